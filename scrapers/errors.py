@@ -1,0 +1,35 @@
+"""Errors raised by the scrapers.
+
+    ScraperError
+    ├── FetchError          a page could not be fetched (carries url, reason)
+    │   └── OffHostError    a URL leaves the forum's own host; never fetched
+    └── ParseError          a page was fetched but is not what the engine expects
+"""
+from __future__ import annotations
+
+
+class ScraperError(Exception):
+    """Base class of every scraper error."""
+
+
+class FetchError(ScraperError):
+    """A page could not be fetched after the allowed retries."""
+
+    def __init__(self, url: str, reason: str, status: int | None = None):
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.status = status
+
+
+class OffHostError(FetchError):
+    """A URL points off the configured forum's host; it is never requested."""
+
+
+class ParseError(ScraperError):
+    """A page does not have the markup the engine expects."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason

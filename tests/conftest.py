@@ -1,0 +1,63 @@
+"""Shared fixtures: paths to the real pages, database URLs (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "fixtures" / "real"
+LOCAL = REAL / "discuz-x35-local"
+
+
+def real_dir() -> Path:
+    if not LOCAL.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"real fixtures missing at {REAL}")
+        pytest.skip(f"real fixtures not found at {REAL} (they live in ../shared beside the repo)")
+    return REAL
+
+
+@pytest.fixture(scope="session")
+def ground_truth() -> dict:
+    return json.loads((real_dir() / "discuz-x35-local" / "ground_truth.json").read_text("utf-8"))
+
+
+def _postgres_admin_url() -> str:
+    return os.environ.get("SPOKESWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL database of this run's own, created here and dropped after."""
+    import sqlalchemy as sa
+    admin_url = _postgres_admin_url()
+    try:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "absent"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI but unreachable at {admin_url}: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {admin_url} ({exc.__class__.__name__}); "
+                    "set SPOKESWATCH_TEST_PG to a server URL to run these tests")
+    name = f"spokeswatch_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(admin_url).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    sa.engine.Engine  # keep import used
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """Each storage test runs on SQLite and on the real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'spokeswatch.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
