@@ -1,0 +1,30 @@
+"""Alembic environment: runs on the connection models.db.upgrade passes in."""
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from models.tables import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:  # plain `alembic` CLI use: sqlalchemy.url from alembic.ini
+        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        with engine.begin() as connection:
+            _migrate(connection)
+    else:
+        _migrate(connection)
+
+
+def _migrate(connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()

@@ -1,0 +1,174 @@
+"""SQLAlchemy 2 models. Natural keys: (forum, tid) for threads, (forum, pid) for posts.
+
+All times are stored as aware UTC (see :class:`UTCDateTime`). Nothing seen is
+ever dropped: a vanished post or thread gets ``deleted_at``; an edited post
+keeps its earlier versions in ``post_revisions``.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass aware times")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ForumRow(Base):
+    __tablename__ = "forums"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    engine: Mapped[str] = mapped_column(String(32))
+    base_url: Mapped[str] = mapped_column(String(500))
+    posts_per_page: Mapped[int | None] = mapped_column(Integer)
+
+
+class ThreadRecord(Base):
+    __tablename__ = "threads"
+    __table_args__ = (UniqueConstraint("forum_id", "tid", name="uq_threads_forum_tid"),
+                      Index("ix_threads_posted", "posted_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    forum_id: Mapped[str] = mapped_column(ForeignKey("forums.id"))
+    tid: Mapped[int] = mapped_column(BigInteger)
+    fid: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(200))
+    author_uid: Mapped[int | None] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    posted_precision: Mapped[int] = mapped_column(Integer, default=0)
+    category: Mapped[str | None] = mapped_column(String(200))
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    sticky: Mapped[bool] = mapped_column(Boolean, default=False)
+    replies: Mapped[int | None] = mapped_column(Integer)
+    views: Mapped[int | None] = mapped_column(Integer)
+    max_replies: Mapped[int] = mapped_column(Integer, default=0)
+    max_views: Mapped[int] = mapped_column(Integer, default=0)
+    last_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_post_precision: Mapped[int] = mapped_column(Integer, default=0)
+    last_poster: Mapped[str | None] = mapped_column(String(200))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_pages: Mapped[int] = mapped_column(Integer, default=0)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # assignment, refreshed by the rules check
+    unit_id: Mapped[str | None] = mapped_column(String(64))
+    assigned_by: Mapped[str | None] = mapped_column(String(32))
+    counted: Mapped[bool] = mapped_column(Boolean, default=False)
+    proactive_unit_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class ThreadCount(Base):
+    """View and reply counts as seen over time (a row when they change)."""
+
+    __tablename__ = "thread_counts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replies: Mapped[int | None] = mapped_column(Integer)
+    views: Mapped[int | None] = mapped_column(Integer)
+
+
+class PostRecord(Base):
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("forum_id", "pid", name="uq_posts_forum_pid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
+    forum_id: Mapped[str] = mapped_column(ForeignKey("forums.id"))
+    pid: Mapped[int] = mapped_column(BigInteger)
+    floor: Mapped[int | None] = mapped_column(Integer)
+    author: Mapped[str | None] = mapped_column(String(200))
+    author_uid: Mapped[int | None] = mapped_column(BigInteger)
+    unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    posted_precision: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[str] = mapped_column(Text)
+    body_hash: Mapped[str] = mapped_column(String(40))
+    edit_note: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PostRevision(Base):
+    """An earlier version of an edited post, kept when the new one is seen."""
+
+    __tablename__ = "post_revisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    edit_note: Mapped[str | None] = mapped_column(Text)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ResponseCase(Base):
+    """A unit's obligation to answer one thread, and its current outcome."""
+
+    __tablename__ = "response_cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), unique=True)
+    unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    hot: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseEvent(Base):
+    """A change of a case's state, with the time the change happened."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("response_cases.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PollRun(Base):
+    """One poll of one forum: what it fetched, stored, and why it failed."""
+
+    __tablename__ = "poll_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    forum_id: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    threads_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    posts_new: Mapped[int] = mapped_column(Integer, default=0)
+    posts_changed: Mapped[int] = mapped_column(Integer, default=0)
+    posts_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[str | None] = mapped_column(Text)
+    duration_s: Mapped[float | None] = mapped_column(Float)

@@ -1,0 +1,1 @@
+"""spokeswatch monitor: config, daemon, CLI, rules, reports."""

@@ -1,0 +1,214 @@
+"""The command line: ``spokeswatch run|poll|check|digest|bulletin|probe|demo|config|db``.
+
+Commands only wire things up; the work is in the service layer. A user's
+mistake (bad config, bad period, unreachable file) prints one clear line and
+exits 2; an operational failure exits 1. No tracebacks for either.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+import typer
+from loguru import logger
+
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, SpokeswatchError
+from monitor.periods import parse_period
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="spokeswatch: monitor network spokesperson (网络发言人) programmes on local forums.")
+config_app = typer.Typer(no_args_is_help=True, help="Work with config.yaml.")
+db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+
+ConfigOpt = typer.Option("config.yaml", "-c", "--config", help="path to config.yaml")
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logger.remove()
+    logger.add(sys.stderr, level="DEBUG" if verbose else "INFO",
+               format="{time:YYYY-MM-DD HH:mm:ss} {level: <7} {message}")
+
+
+def _config(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+
+
+def _when(text: str | None, tz: str) -> datetime | None:
+    """Parse an ISO time; a naive one is in the office's zone."""
+    if not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"cannot read time {text!r}: use ISO 8601, e.g. 2011-04-01T00:00 or 2011-04-01T00:00+08:00", 2)
+    return dt.replace(tzinfo=ZoneInfo(tz)) if dt.tzinfo is None else dt
+
+
+def _service(config: Config, now: datetime | None = None):
+    from monitor.service import Service
+    try:
+        return Service(config, clock=(lambda: now) if now else _utcnow)
+    except SpokeswatchError as exc:
+        _fail(str(exc), 1)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "-v", "--verbose", help="debug logging")) -> None:
+    _setup_logging(verbose)
+
+
+@app.command()
+def run(config: str = ConfigOpt) -> None:
+    """Run the service: poll every forum at its interval, check rules, write the nightly digest."""
+    from monitor.daemon import Daemon
+    Daemon(_service(_config(config))).run()
+
+
+@app.command()
+def poll(config: str = ConfigOpt, forum: Optional[str] = typer.Option(None, "--forum", help="forum id"),
+         recheck: bool = typer.Option(True, help="also re-read threads with open cases when due")) -> None:
+    """Poll the forums once (or one forum), then check the rules."""
+    cfg = _config(config)
+    if forum:
+        try:
+            cfg.forum(forum)
+        except KeyError as exc:
+            _fail(exc.args[0], 2)
+    svc = _service(cfg)
+    results = svc.poll(forum, recheck=recheck)
+    svc.check()
+    for r in results:
+        typer.echo(r.summary())
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def check(config: str = ConfigOpt, now: Optional[str] = typer.Option(None, help="evaluate as of this time")) -> None:
+    """Re-evaluate response cases and record what became overdue."""
+    cfg = _config(config)
+    result = _service(cfg, _when(now, cfg.timezone)).check()
+    typer.echo(result.summary())
+
+
+@app.command()
+def digest(config: str = ConfigOpt, date: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD: the digest of that day, at the configured digest time"),
+           out: Optional[str] = typer.Option(None, "--out", help="folder for digest.md/.html/.json"),
+           lang: Optional[str] = typer.Option(None, help="zh or en")) -> None:
+    """Write the overdue digest (and print its Markdown)."""
+    cfg = _config(config)
+    now = None
+    if date:
+        now = _when(f"{date}T{cfg.digest.time:%H:%M}", cfg.timezone)
+    svc = _service(cfg, now)
+    svc.check(now)
+    paths = svc.write_digest(out or Path(cfg.digest.out_dir), now, _lang(lang))
+    typer.echo(paths[0].read_text("utf-8"))
+    typer.echo(f"written: {', '.join(str(p) for p in paths)}", err=True)
+
+
+def _lang(lang: str | None) -> str | None:
+    if lang not in (None, "zh", "en"):
+        _fail(f"--lang must be zh or en, not {lang!r}", 2)
+    return lang
+
+
+@app.command()
+def bulletin(period: str = typer.Option(..., "--period", help="2011Q1, 2011-03, 2011 or 2011-01-01..2011-03-31"),
+             config: str = ConfigOpt, out: Optional[str] = typer.Option(None, "--out", help="output folder"),
+             as_of: Optional[str] = typer.Option(None, "--as-of", help="figures as of this time (default: period end or now)"),
+             lang: Optional[str] = typer.Option(None, help="zh or en")) -> None:
+    """Write the period bulletin (bulletin.md/.html/.json) and print its headline."""
+    cfg = _config(config)
+    try:
+        p = parse_period(period)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    svc = _service(cfg)
+    svc.check()
+    from monitor.render import headline
+    b, paths = svc.write_bulletin(p, out or Path(cfg.digest.out_dir) / p.label, _when(as_of, cfg.timezone), _lang(lang))
+    typer.echo(headline(b))
+    typer.echo(f"written: {', '.join(str(p) for p in paths)}", err=True)
+
+
+@config_app.command("check")
+def config_check(config: str = ConfigOpt) -> None:
+    """Validate config.yaml and say what it configures."""
+    cfg = _config(config)
+    boards = sum(len(f.boards) for f in cfg.forums)
+    accounts = sum(len(u.accounts) for u in cfg.units)
+    typer.echo(f"{config}: OK — {len(cfg.forums)} forum(s), {boards} board(s), {len(cfg.units)} unit(s), "
+               f"{accounts} spokesperson account(s); database {cfg.database.split('://')[0]}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: str = ConfigOpt) -> None:
+    """Create or migrate the database to the current schema."""
+    cfg = _config(config)
+    _service(cfg).close()
+    typer.echo("database is at the current schema")
+
+
+@app.command()
+def probe(target: str = typer.Argument(..., help="a page URL, or a saved page file"),
+          engine: str = typer.Option("discuz", help="forum engine"),
+          as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+          now: Optional[str] = typer.Option(None, help="for a file: the server time relative times count from"),
+          base_url: Optional[str] = typer.Option(None, help="for a file: the forum's base URL"),
+          timezone_name: str = typer.Option("Asia/Shanghai", "--timezone", help="the forum's time zone")) -> None:
+    """Show what the scraper extracts from one page: thread rows or posts, and the next page."""
+    from monitor.probe import probe_target
+    try:
+        result = probe_target(target, engine, _when(now, timezone_name), base_url, timezone_name)
+    except SpokeswatchError as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        from monitor.probe import format_probe
+        typer.echo(format_probe(result))
+
+
+@app.command()
+def demo(out: str = typer.Option("demo-out", "--out", help="folder for the digest and bulletin"),
+         serve: bool = typer.Option(False, "--serve", help="keep the demo forum running instead"),
+         port: int = typer.Option(0, "--port", help="port for --serve (0: a free one)"),
+         at: Optional[str] = typer.Option(None, "--at", help="the demo forum's clock (default 2011-04-01T00:00+08:00)"),
+         config: str = ConfigOpt, lang: Optional[str] = typer.Option(None, help="zh or en")) -> None:
+    """Run the whole product on the bundled demo forum (2011Q1), or serve the forum."""
+    from monitor.demo import run_demo, serve_demo
+    try:
+        if serve:
+            serve_demo(port, _when(at, "Asia/Shanghai"))
+            return
+        headline = run_demo(_config(config), Path(out), _when(at, "Asia/Shanghai"), _lang(lang))
+    except SpokeswatchError as exc:
+        _fail(str(exc), 1)
+    typer.echo(headline)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,262 @@
+"""config.yaml: declared once, typed and documented here (pydantic).
+
+Secrets never sit in the file: write ``${ENV_VAR}`` (or ``${ENV_VAR:-default}``)
+and the value comes from the environment when the file is loaded.
+"""
+from __future__ import annotations
+
+import os
+import re
+import datetime as dt
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monitor.errors import ConfigError
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Board(_Model):
+    """A thread list on a forum (Discuz! fid)."""
+
+    fid: int = Field(description="the board's id on the forum (Discuz! fid)")
+    name: str = Field("", description="display name")
+    kind: Literal["programme", "watched"] = Field(
+        "programme", description="programme: every citizen thread is a request to the programme; "
+        "watched: a thread counts only once something assigns it to a unit")
+    unit: str | None = Field(None, description="unit id every thread on this board is assigned to")
+    categories: dict[str, str] = Field(default_factory=dict, description=(
+        "thread category (主题分类) name → unit id; categories named like a unit or alias match anyway"))
+
+
+class Forum(_Model):
+    """One forum site to poll."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="short id used in the CLI and database")
+    name: str = Field(description="display name")
+    engine: Literal["discuz"] = Field("discuz", description="forum engine module in scrapers/")
+    base_url: str = Field(pattern=r"^https?://", description="the forum's root URL, ending with /")
+    timezone: str = Field("Asia/Shanghai", description="zone the forum shows its times in")
+    poll_interval_minutes: float = Field(10, gt=0, description="how often the boards are polled")
+    recheck_interval_minutes: float = Field(60, gt=0, description=(
+        "how often threads with open response cases are re-read to catch edits and deletions"))
+    rate_limit: float = Field(1.0, ge=0, description="max requests per second to this host (0: no limit)")
+    timeout_seconds: float = Field(20, gt=0, description="per-request timeout")
+    retries: int = Field(3, ge=0, description="retries on timeouts, 5xx and 429")
+    user_agent: str = Field("spokeswatch/0.1 (+network spokesperson monitor)", description="User-Agent header")
+    cookies: str | None = Field(None, description="Cookie header for boards behind a login; use ${ENV_VAR}")
+    max_pages: int = Field(20, ge=1, description="deepest board list page read on a cold poll")
+    floor_labels: list[str] = Field(["楼主", "沙发", "板凳", "地板"], description="labels shown for floors 1..n")
+    boards: list[Board] = Field(min_length=1, description="boards to poll")
+
+    @field_validator("base_url")
+    @classmethod
+    def _slash(cls, v: str) -> str:
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
+        return v
+
+    def cookie_dict(self) -> dict[str, str]:
+        pairs = (c.split("=", 1) for c in (self.cookies or "").split(";") if "=" in c)
+        return {k.strip(): v.strip() for k, v in pairs}
+
+
+class Account(_Model):
+    """A forum user who speaks for a unit; give uid, username or both."""
+
+    forum: str = Field(description="forum id")
+    uid: int | None = Field(None, description="the user's id on the forum")
+    username: str | None = Field(None, description="the user's name on the forum")
+
+    @model_validator(mode="after")
+    def _some_key(self) -> Account:
+        if self.uid is None and not self.username:
+            raise ValueError("an account needs a uid or a username")
+        return self
+
+
+class Unit(_Model):
+    """A government unit with spokesperson accounts."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="short id")
+    name: str = Field(description="official name, e.g. 市旅游局")
+    aliases: list[str] = Field(default_factory=list, description="other names and keywords matched in titles")
+    accounts: list[Account] = Field(default_factory=list, description="spokesperson accounts")
+
+
+class Deadline(_Model):
+    """A response time: working days on the official calendar, or plain hours."""
+
+    working_days: float | None = Field(None, gt=0, description="working days on the official calendar")
+    hours: float | None = Field(None, gt=0, description="calendar hours")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Deadline:
+        if (self.working_days is None) == (self.hours is None):
+            raise ValueError("give exactly one of working_days or hours")
+        return self
+
+
+class HotRule(_Model):
+    """Hot threads (many views or replies) must be answered sooner."""
+
+    min_views: int | None = Field(None, ge=1, description="views that make a thread hot")
+    min_replies: int | None = Field(None, ge=1, description="replies that make a thread hot")
+    respond_within: Deadline = Field(Deadline(hours=24), description="deadline for hot threads")
+
+
+class Rules(_Model):
+    """Response-time rules."""
+
+    respond_within: Deadline = Field(Deadline(working_days=2), description="default deadline")
+    hot: HotRule | None = Field(None, description="stricter deadline for hot threads")
+
+
+class CalendarOverrides(_Model):
+    """Dates the official calendar library lacks or gets wrong."""
+
+    extra_holidays: list[date] = Field(default_factory=list, description="days off beyond the library's data")
+    extra_workdays: list[date] = Field(default_factory=list, description="working days in lieu (调休) beyond it")
+
+
+class Digest(_Model):
+    """The nightly overdue digest."""
+
+    time: dt.time = Field(dt.time(22, 0), description="local time the digest is written")
+    out_dir: str = Field("reports", description="folder digests and bulletins are written to")
+    due_soon_hours: float = Field(24, gt=0, description="cases due within this many hours are listed as due soon")
+    lang: Literal["zh", "en"] = Field("zh", description="language of digests and bulletins")
+
+
+class Config(_Model):
+    """The whole config.yaml."""
+
+    database: str = Field("sqlite:///spokeswatch.sqlite3", description="SQLAlchemy URL; use ${ENV_VAR} for passwords")
+    timezone: str = Field("Asia/Shanghai", description="zone of the office: days, periods and digest time")
+    check_interval_minutes: float = Field(5, gt=0, description="how often response cases are re-evaluated")
+    forums: list[Forum] = Field(min_length=1, description="forums to poll")
+    units: list[Unit] = Field(default_factory=list, description="government units")
+    rules: Rules = Field(Rules(), description="response-time rules")
+    calendar: CalendarOverrides = Field(CalendarOverrides(), description="working-day overrides")
+    digest: Digest = Field(Digest(), description="nightly digest")
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        forum_ids = [f.id for f in self.forums]
+        unit_ids = [u.id for u in self.units]
+        for kind, ids in (("forum", forum_ids), ("unit", unit_ids)):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {kind} id(s): {', '.join(dupes)}")
+        for u in self.units:
+            for a in u.accounts:
+                if a.forum not in forum_ids:
+                    raise ValueError(f"unit {u.id!r} has an account on unknown forum {a.forum!r}")
+        for f in self.forums:
+            for b in f.boards:
+                for ref in [b.unit, *b.categories.values()]:
+                    if ref is not None and ref not in unit_ids:
+                        raise ValueError(f"forum {f.id!r} board {b.fid} names unknown unit {ref!r}")
+        return self
+
+    def forum(self, forum_id: str) -> Forum:
+        for f in self.forums:
+            if f.id == forum_id:
+                return f
+        raise KeyError(f"no forum {forum_id!r} in config (known: {', '.join(f.id for f in self.forums)})")
+
+
+# ---- loading ------------------------------------------------------------
+
+def _substitute(value: Any, path: str, key_path: list[Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, path, [*key_path, k]) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, path, [*key_path, i]) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def repl(m: re.Match) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(path, f"environment variable {name} is not set", _dotted(key_path))
+    return _ENV_REF.sub(repl, value)
+
+
+def _dotted(loc: list[Any] | tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (or of its nearest parent)."""
+    node, line = root, (root.start_mark.line + 1 if root is not None else None)
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [v for k, v in node.value if k.value == str(part)]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            match = [node.value[part]]
+        else:
+            match = []
+        if not match:
+            break
+        node = match[0]
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_config(text: str, path: str = "config.yaml") -> Config:
+    """Validate config text; raise ConfigError naming the key path and line."""
+    try:
+        root = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError(path, f"not valid YAML: {exc.problem or exc}",
+                          line=mark.line + 1 if mark else None) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "expected a mapping of settings at the top level", line=1)
+    raw = _substitute(raw, path, [])
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown setting (check the spelling; see the README's config reference)"
+        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+        raise ConfigError(path, msg + more, _dotted(loc) or None, _line_of(root, loc)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config.yaml file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "file not found (pass -c PATH or create config.yaml)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot read: {exc}") from None
+    return parse_config(text, str(path))

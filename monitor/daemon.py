@@ -1,0 +1,93 @@
+"""The daemon: APScheduler jobs for polling, the rules check and the nightly digest.
+
+Loop shape: jobs run in a background scheduler; the main thread waits for a
+stop request (SIGTERM/SIGINT), then shuts the scheduler down waiting for the
+running job to finish its current write, and logs the shutdown in ``finally``.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from loguru import logger
+
+from monitor.errors import SpokeswatchError
+from monitor.service import Service
+
+
+class Daemon:
+    """Schedules one poll job per forum, the check, and the digest."""
+
+    def __init__(self, service: Service):
+        self.service = service
+        self.config = service.config
+        self.stop_requested = threading.Event()
+        self.scheduler = BackgroundScheduler(timezone=ZoneInfo(self.config.timezone),
+                                             job_defaults={"coalesce": True, "max_instances": 1,
+                                                           "misfire_grace_time": 300})
+
+    # ---- jobs: plain functions over the service ---------------------------
+
+    def poll_job(self, forum_id: str) -> None:
+        try:
+            self.service.poll(forum_id)
+            self.service.check()
+        except SpokeswatchError as exc:
+            logger.error("poll job for {} failed: {}", forum_id, exc)
+
+    def check_job(self) -> None:
+        try:
+            self.service.check()
+        except SpokeswatchError as exc:
+            logger.error("rules check failed: {}", exc)
+
+    def digest_job(self) -> None:
+        try:
+            now = self.service.clock()
+            self.service.check(now)
+            day = now.astimezone(ZoneInfo(self.config.timezone)).date().isoformat()
+            paths = self.service.write_digest(Path(self.config.digest.out_dir) / day, now)
+            logger.info("digest written: {}", ", ".join(str(p) for p in paths))
+        except (SpokeswatchError, OSError) as exc:
+            logger.error("digest job failed: {}", exc)
+
+    # ---- lifecycle ----------------------------------------------------------
+
+    def schedule(self) -> None:
+        now = datetime.now(ZoneInfo(self.config.timezone))
+        for forum in self.config.forums:
+            seconds = forum.poll_interval_minutes * 60
+            self.scheduler.add_job(self.poll_job, IntervalTrigger(seconds=seconds, jitter=min(60, seconds / 10)),
+                                   args=[forum.id], id=f"poll:{forum.id}", name=f"poll {forum.id}",
+                                   next_run_time=now)
+        self.scheduler.add_job(self.check_job, IntervalTrigger(minutes=self.config.check_interval_minutes),
+                               id="check", name="rules check")
+        t = self.config.digest.time
+        self.scheduler.add_job(self.digest_job, CronTrigger(hour=t.hour, minute=t.minute), id="digest",
+                               name="nightly digest")
+
+    def request_stop(self, signum=None, _frame=None) -> None:
+        logger.info("stop requested (signal {}); finishing the current job", signum)
+        self.stop_requested.set()
+
+    def run(self) -> None:
+        """Run until SIGTERM/SIGINT."""
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        self.schedule()
+        self.scheduler.start()
+        logger.info("spokeswatch running: {} forum(s), check every {} min, digest at {}",
+                    len(self.config.forums), self.config.check_interval_minutes, self.config.digest.time)
+        try:
+            while not self.stop_requested.wait(timeout=1.0):
+                pass
+        finally:
+            self.scheduler.shutdown(wait=True)
+            self.service.close()
+            logger.info("spokeswatch stopped cleanly")

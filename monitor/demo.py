@@ -1,0 +1,63 @@
+"""``spokeswatch demo``: the whole product on the bundled demo forum, over real HTTP."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from loguru import logger
+
+from monitor.config import Config
+from monitor.demoforum.scenario import load_scenario
+from monitor.demoforum.server import DemoClock, DemoForum
+from monitor.errors import ConfigError
+from monitor.periods import parse_period
+from monitor.render import headline, write_all
+from monitor.service import Service
+
+DEMO_FORUM_ID = "demo"
+DEMO_PERIOD = "2011Q1"
+
+
+def demo_config(config: Config, base_url: str, database: str) -> Config:
+    """The config with its demo forum pointed at a running demo server."""
+    try:
+        forum = config.forum(DEMO_FORUM_ID)
+    except KeyError:
+        raise ConfigError("config.yaml", f"the demo needs a forum with id {DEMO_FORUM_ID!r}", "forums") from None
+    only = forum.model_copy(update={"base_url": base_url, "rate_limit": 0})
+    return config.model_copy(update={"forums": [only], "database": database})
+
+
+def run_demo(config: Config, out: Path, at: datetime | None = None, lang: str | None = None) -> str:
+    """Serve the demo forum, poll it, check, write digest and bulletin into ``out``; return the headline."""
+    scenario = load_scenario()
+    clock = DemoClock(at or scenario.default_now)
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "demo.sqlite3"
+    for stale in out.glob("demo.sqlite3*"):
+        stale.unlink()
+    with DemoForum(scenario, clock=clock) as forum:
+        logger.info("demo forum serving {} as of {}", forum.base_url, clock.now().isoformat())
+        svc = Service(demo_config(config, forum.base_url, f"sqlite:///{db}"), clock=clock.now)
+        try:
+            svc.poll()
+            svc.check()
+            write_all("digest", svc.digest(lang=lang), out)
+            bulletin, _ = svc.write_bulletin(parse_period(DEMO_PERIOD), out, lang=lang)
+        finally:
+            svc.close()
+    logger.info("digest and bulletin written to {}", out)
+    return headline(bulletin)
+
+
+def serve_demo(port: int, at: datetime | None = None) -> None:
+    """Serve the demo forum until Ctrl-C, for ``spokeswatch run`` to poll."""
+    scenario = load_scenario()
+    forum = DemoForum(scenario, port=port, clock=DemoClock(at or scenario.default_now))
+    logger.info("demo forum at {} (clock {}); Ctrl-C stops it", forum.base_url, forum.clock.now().isoformat())
+    try:
+        forum.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        forum.stop()

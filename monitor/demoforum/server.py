@@ -1,0 +1,147 @@
+"""The demo forum's HTTP server: Discuz! X URLs over a scenario, with a settable clock.
+
+Serves ``forum.php?mod=forumdisplay|viewthread`` and the rewritten
+``forum-F-P.html`` / ``thread-T-P-1.html`` forms, GBK-encoded, with the
+clock's time in the Date header. Deleted or not-yet-posted threads get the
+real "主题不存在" prompt with HTTP 404. ``fail_next`` makes it answer 500s
+(or hang) for tests of a dead forum.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from loguru import logger
+
+from monitor.demoforum.render import render_board, render_index, render_prompt, render_thread
+from monitor.demoforum.scenario import Scenario
+
+_LIST = re.compile(r"^/forum-(\d+)-(\d+)\.html$")
+_THREAD = re.compile(r"^/thread-(\d+)-(\d+)-\d+\.html$")
+NOT_FOUND = "抱歉，指定的主题不存在或已被删除或正在被审核"
+
+
+class DemoClock:
+    """The forum's clock: a fixed moment, or real time shifted by an offset."""
+
+    def __init__(self, at: datetime | None = None):
+        self._at = at
+        self._lock = threading.Lock()
+
+    def set(self, at: datetime | None) -> None:
+        with self._lock:
+            self._at = at
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._at or datetime.now(timezone.utc)
+
+
+class DemoForum:
+    """A running demo forum: ``with DemoForum(scenario) as forum: forum.base_url``."""
+
+    def __init__(self, scenario: Scenario, host: str = "127.0.0.1", port: int = 0,
+                 clock: DemoClock | None = None, encoding: str = "gbk"):
+        self.scenario = scenario
+        self.clock = clock or DemoClock(scenario.default_now)
+        self.encoding = encoding
+        self.requests: list[str] = []
+        self.fail_next: list[int | str] = []  # HTTP statuses to answer, or "hang"
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._server.server_address[0]}:{self.port}/"
+
+    def start(self) -> DemoForum:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-forum", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> DemoForum:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def respond(self, path_qs: str) -> tuple[int, str]:
+        """(status, HTML) for a request path with query; the routing, testable alone."""
+        now = self.clock.now()
+        parts = urlsplit(path_qs)
+        q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        s, base = self.scenario, self.base_url
+        page = int(q["page"]) if q.get("page", "").isdigit() else 1
+        m_list, m_thread = _LIST.match(parts.path), _THREAD.match(parts.path)
+        if m_list or (parts.path == "/forum.php" and q.get("mod") == "forumdisplay"):
+            fid = int(m_list.group(1)) if m_list else int(q.get("fid", "0") or 0)
+            page = int(m_list.group(2)) if m_list else page
+            if fid not in s.boards:
+                return 404, render_prompt(s, "抱歉，指定的版块不存在", base)
+            return 200, render_board(s, fid, page, now, base)
+        if m_thread or (parts.path == "/forum.php" and q.get("mod") == "viewthread"):
+            tid = int(m_thread.group(1)) if m_thread else int(q.get("tid", "0") or 0)
+            page = int(m_thread.group(2)) if m_thread else page
+            thread = s.thread(tid)
+            visible = s.visible(thread, now) if thread else None
+            if visible is None:
+                return 404, render_prompt(s, NOT_FOUND, base)
+            return 200, render_thread(s, visible, page, now, base)
+        if parts.path in ("/", "/forum.php", "/index.php"):
+            return 200, render_index(s, now, base)
+        return 404, render_prompt(s, "抱歉，您访问的页面不存在", base)
+
+    def _handler_class(self):
+        forum = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802 - http.server's name
+                forum.requests.append(self.path)
+                if forum.fail_next:
+                    what = forum.fail_next.pop(0)
+                    if what == "hang":
+                        time.sleep(5)
+                        return
+                    self._send(int(what), b"<html><body>Server Error</body></html>", "text/html")
+                    return
+                try:
+                    status, html = forum.respond(self.path)
+                except Exception:  # noqa: BLE001 - a demo bug must not kill the server
+                    logger.exception("demo forum failed on {}", self.path)
+                    status, html = 500, "<html><body>demo forum error</body></html>"
+                self._send(status, html.encode(forum.encoding, errors="xmlcharrefreplace"),
+                           f"text/html; charset={forum.encoding}")
+
+            def _send(self, status: int, body: bytes, ctype: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def date_time_string(self, timestamp=None):  # the Date header follows the demo clock
+                return format_datetime(forum.clock.now().astimezone(timezone.utc), usegmt=True)
+
+            def log_message(self, fmt, *args):
+                pass
+
+        return Handler

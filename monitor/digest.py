@@ -1,0 +1,89 @@
+"""The nightly digest: what is overdue now, what changed in the last day, forum health."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from models.repository import Repository
+from monitor.bulletin import OFFICE, OFFICE_EN, waited_text
+from monitor.config import Config
+
+
+@dataclass
+class DigestItem:
+    title: str
+    url: str
+    unit: str
+    posted_at: str
+    due_at: str
+    age: str
+    late_by: str
+    hot: bool
+    estimated: bool
+
+
+@dataclass
+class ForumHealth:
+    forum_id: str
+    status: str
+    at: str
+    error: str | None
+    warnings: list[str]
+
+
+@dataclass
+class Digest:
+    as_of: str
+    since: str
+    overdue_by_unit: dict[str, list[dict]]
+    overdue_total: int
+    newly_overdue: list[dict]
+    answered_late: list[dict]
+    due_soon: list[dict]
+    health: list[dict]
+    lang: str = "zh"
+    never_polled: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def build_digest(config: Config, repo: Repository, now: datetime, lang: str | None = None,
+                 since: datetime | None = None) -> Digest:
+    """The digest as of ``now``, with changes since ``since`` (default: 24 hours before)."""
+    lang = lang or config.digest.lang
+    tz = ZoneInfo(config.timezone)
+    since = since or now - timedelta(hours=24)
+    names = {u.id: u.name for u in config.units}
+    office = OFFICE if lang == "zh" else OFFICE_EN
+    local = lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M")  # noqa: E731
+
+    def item(case, t) -> dict:
+        return asdict(DigestItem(
+            title=t.title, url=t.url, unit=names.get(case.unit_id, office), posted_at=local(t.posted_at),
+            due_at=local(case.due_at), age=waited_text(now - t.posted_at, lang),
+            late_by=waited_text(max(now - case.due_at, timedelta(0)), lang), hot=case.hot,
+            estimated=case.due_estimated))
+
+    overdue: dict[str, list[dict]] = {}
+    due_soon = []
+    soon = now + timedelta(hours=config.digest.due_soon_hours)
+    for case, t in repo.open_cases():  # oldest first
+        if case.state == "overdue":
+            overdue.setdefault(names.get(case.unit_id, office), []).append(item(case, t))
+        elif case.due_at <= soon:
+            due_soon.append(item(case, t))
+    events = repo.case_events_between(since, now)
+    newly = [item(c, t) for e, c, t in events if e.state == "overdue" and c.state == "overdue"]
+    late = [item(c, t) for e, c, t in events if e.state == "answered_late"]
+    runs = {r.forum_id: r for r in repo.last_poll_runs()}
+    health = [asdict(ForumHealth(r.forum_id, r.status, local(r.finished_at or r.started_at), r.error,
+                                 json.loads(r.warnings) if r.warnings else []))
+              for r in runs.values() if r.status != "ok"]
+    return Digest(as_of=local(now), since=local(since),
+                  overdue_by_unit=dict(sorted(overdue.items(), key=lambda kv: -len(kv[1]))),
+                  overdue_total=sum(len(v) for v in overdue.values()), newly_overdue=newly,
+                  answered_late=late, due_soon=due_soon, health=health, lang=lang,
+                  never_polled=[f.id for f in config.forums if f.id not in runs])

@@ -1,0 +1,199 @@
+"""Polling one forum: incremental reads of its boards, changed threads, and rechecks.
+
+Board lists come newest last-post first, so a poll reads list pages until a
+page holds a row that has not changed since the last poll; it fetches a thread
+only when it is new or its reply count, last poster or last-post time moved,
+and then only the pages that can hold new posts. Threads with open response
+cases are re-read whole on a slower cadence to catch edits and deletions.
+A failure is recorded as a failed poll run with its reason; what was stored
+before stays.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from loguru import logger
+
+from models.repository import KnownThread, Repository, StoreResult
+from monitor.assignment import Directory
+from monitor.config import Config, Forum
+from scrapers import get_engine
+from scrapers.errors import FetchError, ParseError, ScraperError
+from scrapers.fetch import Fetcher
+from scrapers.records import PromptPage, Site, ThreadRow
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class PollResult:
+    forum_id: str
+    status: str = "ok"  # ok | partial | failed
+    error: str | None = None
+    requests: int = 0
+    list_pages: int = 0
+    threads_fetched: int = 0
+    thread_pages: int = 0
+    store: StoreResult = field(default_factory=StoreResult)
+    warnings: list[str] = field(default_factory=list)
+    run_id: int | None = None
+
+    def add(self, r: StoreResult) -> None:
+        self.store = StoreResult(self.store.new + r.new, self.store.changed + r.changed,
+                                 self.store.deleted + r.deleted)
+
+    def summary(self) -> str:
+        text = (f"{self.forum_id}: {self.status}, {self.requests} requests, {self.list_pages} list pages, "
+                f"{self.threads_fetched} threads read, {self.store.new} new posts, "
+                f"{self.store.changed} edited, {self.store.deleted} deleted")
+        return text + (f" — {self.error}" if self.error else "")
+
+
+def site_of(forum: Forum) -> Site:
+    return Site(base_url=forum.base_url, timezone=forum.timezone, floor_labels=tuple(forum.floor_labels))
+
+
+def make_fetcher(forum: Forum, **overrides) -> Fetcher:
+    return Fetcher(forum.base_url, user_agent=forum.user_agent, rate_limit=forum.rate_limit,
+                   timeout=forum.timeout_seconds, retries=forum.retries,
+                   cookies=forum.cookie_dict() or None, **overrides)
+
+
+def _unchanged(row: ThreadRow, known: KnownThread | None) -> bool:
+    if known is None or known.needs_read:
+        return False
+    if known.replies != row.replies or known.last_poster != row.last_poster:
+        return False
+    if row.last_post_at is None or known.last_post_at is None:
+        return True
+    slack = timedelta(seconds=row.last_post_precision + known.last_post_precision + 60)
+    return abs(row.last_post_at - known.last_post_at) <= slack
+
+
+class ForumPoller:
+    """Polls one forum through one fetcher into one repository."""
+
+    def __init__(self, config: Config, forum: Forum, repo: Repository, fetcher: Fetcher,
+                 clock: Clock = utcnow, directory: Directory | None = None):
+        self.config, self.forum, self.repo, self.fetcher = config, forum, repo, fetcher
+        self.engine = get_engine(forum.engine)
+        self.site = site_of(forum)
+        self.clock = clock
+        self.directory = directory or Directory(config)
+        self.ppp = repo.posts_per_page(forum.id)
+
+    def poll(self, recheck: bool = True) -> PollResult:
+        """Poll every board, then re-read due threads; record the run."""
+        started, t0 = self.clock(), time.monotonic()
+        result = PollResult(self.forum.id)
+        self.repo.sync_forum(self.forum.id, self.forum.name, self.forum.engine, self.forum.base_url)
+        try:
+            for board in self.forum.boards:
+                self._poll_board(board.fid, result)
+            if recheck:
+                self._recheck(result)
+        except ScraperError as exc:
+            result.status, result.error = "failed", str(exc)
+            logger.error("poll of forum {} failed: {}", self.forum.id, exc)
+        if result.status == "ok" and result.warnings:
+            result.status = "partial"
+        result.requests = self.fetcher.stats.requests
+        finished = started + timedelta(seconds=time.monotonic() - t0)
+        result.run_id = self.repo.record_poll_run(
+            self.forum.id, started, finished, result.status, result.error, result.requests,
+            result.threads_fetched, result.store, result.warnings)
+        return result
+
+    def _poll_board(self, fid: int, result: PollResult) -> None:
+        url: str | None = self.engine.board_url(self.site, fid)
+        for _ in range(self.forum.max_pages):
+            page = self.fetcher.get(url)
+            parsed = self.engine.parse_thread_list(page, self.site)
+            result.list_pages += 1
+            if isinstance(parsed, PromptPage):
+                raise ParseError(url, f"board {fid} shows a prompt instead of threads "
+                                      f"({parsed.reason}: {parsed.message})")
+            result.warnings += [f"{url}: {w}" for w in parsed.warnings]
+            if not parsed.threads and parsed.page == 1:
+                result.warnings.append(f"{url}: board {fid} lists no threads")
+            known = self.repo.known_threads(self.forum.id, [r.tid for r in parsed.threads])
+            changed = [r for r in parsed.threads if not _unchanged(r, known.get(r.tid))]
+            ids = self.repo.upsert_thread_rows(self.forum.id, fid, changed, page.server_now) if changed else {}
+            for row in changed:
+                self._read_thread(ids[row.tid], row.tid, known.get(row.tid), row.replies, result)
+            stale_row = any(not r.sticky and r not in changed for r in parsed.threads)
+            if stale_row or not parsed.next_page:
+                return  # rows below an unchanged one are older: nothing new further down
+            url = parsed.next_page
+
+    def _first_page_to_read(self, known: KnownThread | None, replies: int | None) -> int:
+        """The first page that can hold posts we have not stored yet."""
+        if known is None or not known.read_pages:
+            return 1
+        if self.ppp:
+            return max(1, math.ceil((known.max_floor + 1) / self.ppp))
+        return known.read_pages
+
+    def _read_thread(self, thread_id: int, tid: int, known: KnownThread | None, replies: int | None,
+                     result: PollResult, full: bool = False) -> None:
+        """Read a thread from the first page that can hold new posts (all pages when ``full``)."""
+        start = 1 if full else self._first_page_to_read(known, replies)
+        url: str | None = self.engine.thread_url(self.site, tid, start)
+        seen: set[int] = set()
+        last_page, read_at = start, self.clock()
+        result.threads_fetched += 1
+        while url:
+            try:
+                page = self.fetcher.get(url)
+                parsed = self.engine.parse_thread(page, self.site)
+            except (FetchError, ParseError) as exc:
+                # the thread stays marked unread, so the next poll fetches it again
+                result.warnings.append(f"thread {tid}: {exc}")
+                return
+            result.thread_pages += 1
+            if isinstance(parsed, PromptPage):
+                if parsed.reason == "not_found":
+                    self.repo.mark_thread_deleted(thread_id, page.server_now)
+                    logger.info("thread {} on {} is gone from the forum: marked deleted", tid, self.forum.id)
+                else:
+                    result.warnings.append(f"thread {tid}: {parsed.reason}: {parsed.message}")
+                return
+            result.warnings += [f"{url}: {w}" for w in parsed.warnings]
+            if parsed.next_page and parsed.posts and self.ppp != len(parsed.posts):
+                self.ppp = len(parsed.posts)
+                self.repo.set_posts_per_page(self.forum.id, self.ppp)
+            units = [self.directory.unit_of_author(self.forum.id, p.author_uid, p.author) for p in parsed.posts]
+            result.add(self.repo.store_posts_idempotent(self.forum.id, thread_id, parsed.posts, units,
+                                                        page.server_now))
+            seen.update(p.pid for p in parsed.posts)
+            last_page, read_at = parsed.page, page.server_now
+            url = parsed.next_page
+        if full:
+            result.add(StoreResult(deleted=self.repo.mark_missing_posts_deleted(thread_id, seen, read_at)))
+        self.repo.mark_thread_read(thread_id, last_page, read_at)
+
+    def _recheck(self, result: PollResult) -> None:
+        """Re-read threads with open cases not read within the recheck interval."""
+        cutoff = self.clock() - timedelta(minutes=self.forum.recheck_interval_minutes)
+        for thread_id, tid in self.repo.threads_to_recheck(self.forum.id, cutoff):
+            self._read_thread(thread_id, tid, None, None, result, full=True)
+
+
+def poll_forum(config: Config, forum: Forum, repo: Repository, clock: Clock = utcnow,
+               fetcher: Fetcher | None = None, recheck: bool = True) -> PollResult:
+    """Poll one forum with a fresh fetcher (or the one given); never raises for forum trouble."""
+    own = fetcher is None
+    fetcher = fetcher or make_fetcher(forum)
+    try:
+        return ForumPoller(config, forum, repo, fetcher, clock).poll(recheck=recheck)
+    finally:
+        if own:
+            fetcher.close()

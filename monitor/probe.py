@@ -1,0 +1,100 @@
+"""``spokeswatch probe``: what an engine extracts from one page, for onboarding a forum."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+from monitor.errors import SpokeswatchError
+from scrapers import get_engine
+from scrapers.errors import ScraperError
+from scrapers.fetch import Fetcher
+from scrapers.records import Page, PromptPage, Site, ThreadListPage
+
+
+def _iso(dt: datetime | None, tz: ZoneInfo) -> str | None:
+    return dt.astimezone(tz).isoformat() if dt else None
+
+
+def _load(target: str, now: datetime | None, base_url: str | None) -> tuple[Page, str, list[str]]:
+    warnings = []
+    if target.startswith(("http://", "https://")):
+        base = base_url or urljoin(target, ".")
+        with Fetcher(base, rate_limit=0, retries=1) as fetcher:
+            page = fetcher.get(target)
+        return page, base, warnings
+    path = Path(target)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise SpokeswatchError(f"cannot read {target}: {exc.strerror or exc}") from None
+    if now is None:
+        warnings.append("no --now given: relative times were resolved against this machine's clock")
+    base = base_url or "http://localhost/"
+    return Page(urljoin(base, path.name), body, now or datetime.now(timezone.utc)), base, warnings
+
+
+def probe_target(target: str, engine: str, now: datetime | None, base_url: str | None,
+                 tz_name: str = "Asia/Shanghai") -> dict:
+    """Fetch or read one page and parse it; return the JSON-ready result."""
+    try:
+        module = get_engine(engine)
+    except KeyError as exc:
+        raise SpokeswatchError(exc.args[0]) from None
+    try:
+        page, base, warnings = _load(target, now, base_url)
+        parsed = module.parse_page(page, Site(base, tz_name))
+    except ScraperError as exc:
+        raise SpokeswatchError(str(exc)) from None
+    tz = ZoneInfo(tz_name)
+    out = {"engine": engine, "url": page.url, "status": page.status, "server_now": _iso(page.server_now, tz),
+           "kind": parsed.kind, "threads": [], "posts": [], "next_page": None,
+           "warnings": warnings + list(parsed.warnings)}
+    if isinstance(parsed, PromptPage):
+        out["prompt"] = {"reason": parsed.reason, "message": parsed.message}
+        return out
+    out["next_page"] = parsed.next_page
+    out["page"], out["total_pages"] = parsed.page, parsed.total_pages
+    if isinstance(parsed, ThreadListPage):
+        out["fid"] = parsed.fid
+        out["threads"] = [{"tid": r.tid, "title": r.title, "url": r.url, "author": r.author, "uid": r.author_uid,
+                           "posted_at": _iso(r.posted_at, tz), "replies": r.replies, "views": r.views,
+                           "last_post_at": _iso(r.last_post_at, tz), "last_poster": r.last_poster,
+                           "category": r.category, "sticky": r.sticky} for r in parsed.threads]
+    else:
+        out.update(tid=parsed.tid, title=parsed.title, category=parsed.category,
+                   replies=parsed.replies, views=parsed.views)
+        out["posts"] = [{"pid": p.pid, "floor": p.floor, "author": p.author, "uid": p.author_uid,
+                         "posted_at": _iso(p.posted_at, tz), "body": p.body, "edit_note": p.edit_note}
+                        for p in parsed.posts]
+    if not out["threads"] and not out["posts"]:
+        out["warnings"].append("the page parsed but yielded no threads or posts: check the engine and URL")
+    return out
+
+
+def format_probe(r: dict) -> str:
+    """Human-readable probe output."""
+    lines = [f"{r['url']} — HTTP {r['status']}, engine {r['engine']}, kind {r['kind']}, server time {r['server_now']}"]
+    if r["kind"] == "prompt":
+        lines.append(f"prompt page ({r['prompt']['reason']}): {r['prompt']['message']}")
+    for t in r["threads"]:
+        lines.append(f"  tid {t['tid']:>8}  {t['replies'] if t['replies'] is not None else '-':>5} replies "
+                     f"{t['views'] if t['views'] is not None else '-':>7} views  {t['posted_at'] or '?':25}  "
+                     f"{t['author'] or '?'} (uid {t['uid']})  [{t['category'] or ''}] {t['title']}")
+    if r.get("title"):
+        lines.append(f"thread {r['tid']}: {r['title']} [{r.get('category') or ''}] "
+                     f"{r.get('replies')} replies, {r.get('views')} views")
+    for p in r["posts"]:
+        head = p["body"].replace("\n", " ")[:60]
+        lines.append(f"  #{p['floor'] or '?':<4} pid {p['pid']:>8}  {p['posted_at'] or '?':25}  "
+                     f"{p['author'] or '?'} (uid {p['uid']})  {head}")
+        if p["edit_note"]:
+            lines.append(f"        edit: {p['edit_note']}")
+    if r.get("total_pages"):
+        lines.append(f"page {r['page']} of {r['total_pages']}; next page: {r['next_page'] or 'none'}")
+    lines += [f"warning: {w}" for w in r["warnings"]]
+    return "\n".join(lines)
+
+
+__all__ = ["probe_target", "format_probe"]

@@ -1,0 +1,74 @@
+"""The service layer: what the CLI and the daemon's jobs call.
+
+It owns the database engine and repository for one loaded config, and keeps
+"now" injectable (a clock), so the demo and the tests run as of any moment.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from loguru import logger
+
+from models.db import make_engine, upgrade
+from models.repository import Repository
+from monitor.assignment import Directory
+from monitor.bulletin import Bulletin, build_bulletin
+from monitor.check import CheckResult, calendar_of, run_check
+from monitor.config import Config
+from monitor.digest import Digest, build_digest
+from monitor.periods import Period
+from monitor.poller import PollResult, poll_forum, utcnow
+from monitor.render import write_all
+from scrapers.fetch import Fetcher
+
+Clock = Callable[[], datetime]
+
+
+class Service:
+    """spokeswatch for one config: poll, check, digest, bulletin."""
+
+    def __init__(self, config: Config, clock: Clock = utcnow, migrate: bool = True):
+        self.config = config
+        self.clock = clock
+        self.engine = make_engine(config.database)
+        if migrate:
+            upgrade(self.engine)
+        self.repo = Repository(self.engine)
+        self.calendar = calendar_of(config)
+        self.directory = Directory(config)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def poll(self, forum_id: str | None = None, recheck: bool = True,
+             fetcher_factory: Callable[..., Fetcher] | None = None) -> list[PollResult]:
+        """Poll one forum or all of them; each failure is recorded, none stops the others."""
+        forums = [self.config.forum(forum_id)] if forum_id else self.config.forums
+        results = []
+        for forum in forums:
+            fetcher = fetcher_factory(forum) if fetcher_factory else None
+            result = poll_forum(self.config, forum, self.repo, self.clock, fetcher=fetcher, recheck=recheck)
+            logger.info("poll {}", result.summary())
+            results.append(result)
+        return results
+
+    def check(self, now: datetime | None = None) -> CheckResult:
+        return run_check(self.config, self.repo, now or self.clock(), self.calendar, self.directory)
+
+    def digest(self, now: datetime | None = None, lang: str | None = None) -> Digest:
+        return build_digest(self.config, self.repo, now or self.clock(), lang)
+
+    def bulletin(self, period: Period, as_of: datetime | None = None, lang: str | None = None) -> Bulletin:
+        now = self.clock()
+        start, end = period.bounds(self.config.timezone)
+        return build_bulletin(self.config, self.repo, period, as_of or min(end, now), lang)
+
+    def write_digest(self, out_dir: str | Path, now: datetime | None = None, lang: str | None = None):
+        return write_all("digest", self.digest(now, lang), out_dir)
+
+    def write_bulletin(self, period: Period, out_dir: str | Path, as_of: datetime | None = None,
+                       lang: str | None = None) -> tuple[Bulletin, list[Path]]:
+        b = self.bulletin(period, as_of, lang)
+        return b, write_all("bulletin", b, out_dir)

@@ -1,0 +1,143 @@
+"""The one HTTP layer every engine fetches through.
+
+Politeness (a per-host minimum interval), retries with exponential backoff on
+timeouts, connection errors, 5xx and 429 (honouring Retry-After), the
+server's clock from the Date header, and a hard rule: no request ever leaves
+the forum's own host, redirects included. Tests pass an ``httpx.MockTransport``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from loguru import logger
+
+from scrapers.errors import FetchError, OffHostError
+from scrapers.records import Page
+
+_RETRY_STATUSES = {429, 500, 502, 503, 504}
+_MAX_REDIRECTS = 5
+
+
+class HostRateLimiter:
+    """Keeps requests to one host at least ``1 / rate`` seconds apart, across threads."""
+
+    _lock = threading.Lock()
+    _next_slot: dict[str, float] = {}
+
+    @classmethod
+    def wait(cls, host: str, rate: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        if rate <= 0:
+            return
+        with cls._lock:
+            now = time.monotonic()
+            slot = max(now, cls._next_slot.get(host, 0.0))
+            cls._next_slot[host] = slot + 1.0 / rate
+        if slot > now:
+            sleep(slot - now)
+
+
+@dataclass
+class FetchStats:
+    """Requests made by one fetcher, for poll results and benchmarks."""
+
+    requests: int = 0
+    retries: int = 0
+    bytes: int = 0
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class Fetcher:
+    """Fetches pages from one forum's host only."""
+
+    def __init__(self, base_url: str, *, user_agent: str = "spokeswatch/0.1",
+                 rate_limit: float = 1.0, timeout: float = 20.0, retries: int = 3,
+                 backoff: float = 1.0, cookies: dict[str, str] | None = None,
+                 transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.base_url = base_url
+        self.host = _host(base_url)
+        self.rate_limit = rate_limit
+        self.retries = retries
+        self.backoff = backoff
+        self.sleep = sleep
+        self.stats = FetchStats()
+        self._client = httpx.Client(headers={"User-Agent": user_agent}, timeout=timeout,
+                                    cookies=cookies, transport=transport,
+                                    follow_redirects=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def check_url(self, url: str) -> str:
+        """Return ``url`` resolved against the forum, or raise OffHostError."""
+        absolute = urljoin(self.base_url, url)
+        if _host(absolute) != self.host:
+            raise OffHostError(absolute, f"not on the forum's host {self.host}; not fetched")
+        return absolute
+
+    def get(self, url: str) -> Page:
+        """GET a page (following on-host redirects); raise FetchError when it cannot."""
+        url = self.check_url(url)
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = self._get_with_retries(url)
+            if response.is_redirect and "location" in response.headers:
+                url = self.check_url(urljoin(url, response.headers["location"]))
+                continue
+            return Page(url=url, body=response.content, server_now=_server_now(response),
+                        status=response.status_code,
+                        content_type=response.headers.get("content-type"))
+        raise FetchError(url, f"more than {_MAX_REDIRECTS} redirects")
+
+    def _get_with_retries(self, url: str) -> httpx.Response:
+        attempt = 0
+        while True:
+            HostRateLimiter.wait(self.host, self.rate_limit, self.sleep)
+            self.stats.requests += 1
+            try:
+                response = self._client.get(url)
+                self.stats.bytes += len(response.content)
+                if response.status_code not in _RETRY_STATUSES:
+                    return response
+                reason, status = f"HTTP {response.status_code}", response.status_code
+                delay = _retry_after(response)
+            except httpx.TimeoutException as exc:
+                reason, status, delay = f"timed out ({exc.__class__.__name__})", None, None
+            except httpx.TransportError as exc:
+                reason, status, delay = f"connection failed ({exc})", None, None
+            if attempt >= self.retries:
+                raise FetchError(url, f"{reason} after {attempt + 1} attempts", status)
+            delay = min(delay if delay is not None else self.backoff * 2 ** attempt, 300.0)
+            logger.warning("fetch {} failed ({}); retry {} in {:.1f}s", url, reason, attempt + 1, delay)
+            self.stats.retries += 1
+            attempt += 1
+            self.sleep(delay)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
+
+
+def _server_now(response: httpx.Response) -> datetime:
+    """The server's clock (Date header); relative times on the page count from it."""
+    try:
+        return parsedate_to_datetime(response.headers["date"]).astimezone(timezone.utc)
+    except (KeyError, TypeError, ValueError):
+        return datetime.now(timezone.utc)
