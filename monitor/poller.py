@@ -174,6 +174,8 @@ class ForumPoller:
             result.add(self.repo.store_posts_idempotent(self.forum.id, thread_id, parsed.posts, units,
                                                         page.server_now))
             seen.update(p.pid for p in parsed.posts)
+            if not parsed.complete:  # keep what it had; leave the thread unread for the next poll
+                return
             last_page, read_at = parsed.page, page.server_now
             url = parsed.next_page
         if full:

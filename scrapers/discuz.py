@@ -117,6 +117,14 @@ def _pager(doc, base: str) -> tuple[int, int | None, str | None]:
     return current, total, urljoin(base, nxt.get("href")) if nxt is not None else None
 
 
+def _complete(text: str, warnings: list[str]) -> bool:
+    """A whole page ends with </html>; one cut off in transfer does not."""
+    if "</html" in text[-4096:].lower():
+        return True
+    warnings.append("page looks truncated (no closing </html>): it will be read again")
+    return False
+
+
 def detect_prompt(doc) -> PromptPage | None:
     """Discuz!'s message page (div#messagetext): deleted thread, login wall, …"""
     box = _first(doc, "//div[@id='messagetext']|//div[@class='jump_c']")
@@ -189,8 +197,9 @@ def parse_thread_list(page, site: Site) -> ThreadListPage | PromptPage:
     for row in rows:
         if row.posted_at is None or row.author is None:
             warnings.append(f"thread {row.tid}: author or post time not found")
+    complete = _complete(page.text, warnings)
     return ThreadListPage(fid=fid, threads=rows, page=current, total_pages=total,
-                          next_page=nxt, warnings=warnings)
+                          next_page=nxt, warnings=warnings, complete=complete)
 
 
 # ---- thread -------------------------------------------------------------
@@ -268,8 +277,9 @@ def parse_thread(page, site: Site) -> ThreadPage | PromptPage:
     if tid is None:
         m = _REWRITTEN_THREAD.search(page.url)
         tid = int(m.group(1)) if m else None
+    complete = _complete(page.text, warnings)
     return ThreadPage(
-        tid=tid, title=_text(subject) or None,
+        tid=tid, title=_text(subject) or None, complete=complete,
         category=_text(cat).strip("[]") if cat is not None else None,
         views=counts[0] if len(counts) > 0 else None,
         replies=counts[1] if len(counts) > 1 else None,

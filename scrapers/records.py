@@ -7,6 +7,7 @@ repository keeps the most precise value it has seen.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Literal
 
@@ -23,8 +24,9 @@ class Page:
     status: int = 200
     content_type: str | None = None
 
-    @property
+    @cached_property
     def text(self) -> str:
+        """The body decoded (header charset, meta tag, or detection); decoded once."""
         return decode_body(self.body, self.content_type)
 
 
@@ -73,6 +75,7 @@ class ThreadListPage:
     total_pages: int | None
     next_page: str | None
     warnings: list[str] = field(default_factory=list)
+    complete: bool = True  # False when the page was cut short (no footer)
     kind: Literal["thread_list"] = "thread_list"
 
 
@@ -90,6 +93,7 @@ class ThreadPage:
     total_pages: int | None
     next_page: str | None
     warnings: list[str] = field(default_factory=list)
+    complete: bool = True  # False when the page was cut short (no footer)
     kind: Literal["thread"] = "thread"
 
 

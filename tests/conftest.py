@@ -49,7 +49,6 @@ def postgres_url():
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.make_url(admin_url).set(database=name)
     yield url.render_as_string(hide_password=False)
-    sa.engine.Engine  # keep import used
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -57,7 +56,25 @@ def postgres_url():
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
-    """Each storage test runs on SQLite and on the real PostgreSQL."""
+    """Each storage test runs on SQLite and on the real PostgreSQL (emptied after each test)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'spokeswatch.sqlite3'}"
-    return request.getfixturevalue("postgres_url")
+        yield f"sqlite:///{tmp_path / 'spokeswatch.sqlite3'}"
+        return
+    import sqlalchemy as sa
+    url = request.getfixturevalue("postgres_url")
+    yield url
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def caplog_loguru():
+    """Messages loguru logs during a test."""
+    from loguru import logger
+    messages: list[str] = []
+    handler = logger.add(lambda m: messages.append(str(m)), level="DEBUG")
+    yield messages
+    logger.remove(handler)

@@ -113,6 +113,7 @@ class DemoForum:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out without a 40 ms delayed-ACK stall
 
             def do_GET(self):  # noqa: N802 - http.server's name
                 forum.requests.append(self.path)

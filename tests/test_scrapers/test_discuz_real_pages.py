@@ -83,7 +83,7 @@ def test_thread_posts_match_stored_posts(name, ground_truth):
         assert post.posted_at == utc(truth["dateline"])  # exact, to the second
         assert post.edit_note == exp["edit_note"]
         assert post.body and "本帖最后由" not in post.body
-    assert parsed.warnings == []
+    assert parsed.warnings == [] and parsed.complete
 
 
 def test_long_thread_pages_and_counts(ground_truth):
@@ -122,7 +122,7 @@ def test_httrack_mirror_of_discuz_x34_thread():
     body = (real_dir() / "discuz" / "bapuro_x34_desktop_viewthread_tid6_httrack_utf8.html").read_bytes()
     page = Page("http://www.bapuro.net/thread-6-1-1.html", body, datetime(2020, 4, 23, tzinfo=timezone.utc))
     parsed = discuz.parse_thread(page, Site("http://www.bapuro.net/"))
-    assert parsed.tid == 6 and len(parsed.posts) == 1
+    assert parsed.tid == 6 and len(parsed.posts) == 1 and parsed.complete
     post = parsed.posts[0]
     assert post.pid == 7 and post.floor == 1 and post.author_uid == 4
     assert post.posted_at == datetime(2020, 2, 26, 20, 39, 24, tzinfo=TZ)

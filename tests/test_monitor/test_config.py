@@ -1,0 +1,88 @@
+"""config.yaml: the sample is valid, and every kind of mistake is named with its key path and line."""
+from __future__ import annotations
+
+import pytest
+
+from monitor.config import parse_config
+from monitor.errors import ConfigError
+from tests.helpers import ROOT, sample_config
+
+MINIMAL = """\
+forums:
+  - id: city
+    name: 城市论坛
+    base_url: http://bbs.example.cn
+    boards:
+      - fid: 2
+units:
+  - id: water
+    name: 市供水公司
+    accounts:
+      - {forum: city, uid: 9}
+"""
+
+
+def test_sample_config_is_valid_and_describes_the_demo():
+    cfg = sample_config()
+    assert [f.id for f in cfg.forums] == ["demo"]
+    assert cfg.rules.respond_within.working_days == 2 and cfg.rules.hot.respond_within.hours == 24
+    assert {u.name for u in cfg.units} >= {"市旅游局", "市供水公司", "市出租办"}
+
+
+def test_defaults_fill_in():
+    cfg = parse_config(MINIMAL)
+    forum = cfg.forums[0]
+    assert forum.base_url == "http://bbs.example.cn/" and forum.timezone == "Asia/Shanghai"
+    assert forum.boards[0].kind == "programme" and cfg.database.startswith("sqlite:///")
+
+
+@pytest.mark.parametrize("broken,key_path,line,words", [
+    (MINIMAL.replace("fid: 2", "fid: two"), "forums[0].boards[0].fid", 6, "integer"),
+    (MINIMAL.replace("http://bbs.example.cn", "bbs.example.cn"), "forums[0].base_url", 4, "pattern"),
+    (MINIMAL.replace("uid: 9}", "uid: 9, forum_name: x}"), "units[0].accounts[0].forum_name", 11, "unknown setting"),
+    (MINIMAL.replace("forum: city", "forum: town"), None, None, "unknown forum 'town'"),
+    (MINIMAL + "rules:\n  respond_within: {working_days: 2, hours: 24}\n", "rules.respond_within", 13, "exactly one"),
+    (MINIMAL.replace("name: 城市论坛", "name: 城市论坛\n    timezone: Mars/Base"), "forums[0].timezone", 4, "unknown time zone"),
+])
+def test_invalid_values_name_key_path_and_line(broken, key_path, line, words):
+    with pytest.raises(ConfigError) as err:
+        parse_config(broken, "conf/config.yaml")
+    e = err.value
+    assert e.path == "conf/config.yaml" and e.key_path == key_path and words in str(e)
+    if line:
+        assert e.line == line and str(e).startswith(f"conf/config.yaml:{line}: ")
+
+
+def test_broken_yaml_gives_the_line():
+    with pytest.raises(ConfigError) as err:
+        parse_config(MINIMAL.replace("    boards:\n", "    boards: [\n"), "config.yaml")
+    assert "not valid YAML" in str(err.value) and err.value.line is not None
+
+
+def test_environment_references(monkeypatch):
+    text = MINIMAL.replace("    boards:", "    cookies: ${CITY_COOKIE}\n    boards:") + "database: ${DB_URL:-sqlite:///x.db}\n"
+    with pytest.raises(ConfigError, match="environment variable CITY_COOKIE is not set") as err:
+        parse_config(text)
+    assert err.value.key_path == "forums[0].cookies"
+    monkeypatch.setenv("CITY_COOKIE", "auth=abc; saltkey=xyz")
+    cfg = parse_config(text)
+    assert cfg.forums[0].cookie_dict() == {"auth": "abc", "saltkey": "xyz"} and cfg.database == "sqlite:///x.db"
+
+
+def test_every_setting_is_documented_in_the_readme():
+    """Each config key appears in the README's configuration reference."""
+    from monitor.config import Config
+    readme = (ROOT / "README.md").read_text("utf-8")
+    missing = []
+
+    def walk(model, prefix):
+        for name, field in model.model_fields.items():
+            if f"`{name}`" not in readme:
+                missing.append(prefix + name)
+            ann = field.annotation
+            inner = getattr(ann, "__args__", (ann,))
+            for t in inner:
+                if isinstance(t, type) and hasattr(t, "model_fields"):
+                    walk(t, prefix + name + ".")
+    walk(Config, "")
+    assert missing == []
