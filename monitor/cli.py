@@ -120,7 +120,6 @@ def digest(config: str = ConfigOpt, date: Optional[str] = typer.Option(None, "--
     if date:
         now = _when(f"{date}T{cfg.digest.time:%H:%M}", cfg.timezone)
     svc = _service(cfg, now)
-    svc.check(now)
     paths = svc.write_digest(out or Path(cfg.digest.out_dir), now, _lang(lang))
     typer.echo(paths[0].read_text("utf-8"))
     typer.echo(f"written: {', '.join(str(p) for p in paths)}", err=True)
@@ -144,7 +143,6 @@ def bulletin(period: str = typer.Option(..., "--period", help="2011Q1, 2011-03, 
     except ValueError as exc:
         _fail(str(exc), 2)
     svc = _service(cfg)
-    svc.check()
     from monitor.render import headline
     b, paths = svc.write_bulletin(p, out or Path(cfg.digest.out_dir) / p.label, _when(as_of, cfg.timezone), _lang(lang))
     typer.echo(headline(b))
@@ -212,3 +210,7 @@ def main() -> None:
 
 
 __all__ = ["app", "main"]
+
+
+if __name__ == "__main__":
+    main()

@@ -41,7 +41,6 @@ def run_demo(config: Config, out: Path, at: datetime | None = None, lang: str | 
         svc = Service(demo_config(config, forum.base_url, f"sqlite:///{db}"), clock=clock.now)
         try:
             svc.poll()
-            svc.check()
             write_all("digest", svc.digest(lang=lang), out)
             bulletin, _ = svc.write_bulletin(parse_period(DEMO_PERIOD), out, lang=lang)
         finally:

@@ -16,7 +16,7 @@ from monitor.bulletin import Bulletin
 from monitor.digest import Digest
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|!])")
-_env = Environment(loader=PackageLoader("monitor", "templates"), autoescape=select_autoescape(["html"]),
+_env = Environment(loader=PackageLoader("monitor", "templates"), autoescape=select_autoescape(["html", "html.j2"]),
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 _env.filters["md"] = lambda s: _MD_SPECIAL.sub(r"\\\1", str(s)).replace("\n", " ")
 _env.filters["mdurl"] = lambda s: str(s).replace(")", "%29").replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")

@@ -58,10 +58,16 @@ class Service:
         return run_check(self.config, self.repo, now or self.clock(), self.calendar, self.directory)
 
     def digest(self, now: datetime | None = None, lang: str | None = None) -> Digest:
-        return build_digest(self.config, self.repo, now or self.clock(), lang)
+        """The digest as of ``now``; for the present moment the cases are checked first."""
+        if now is None:
+            now = self.clock()
+            self.check(now)
+        return build_digest(self.config, self.repo, now, lang)
 
     def bulletin(self, period: Period, as_of: datetime | None = None, lang: str | None = None) -> Bulletin:
+        """The bulletin for ``period`` as of ``as_of`` (default: the period's end, or now if earlier)."""
         now = self.clock()
+        self.check(now)  # assignments follow the latest data
         start, end = period.bounds(self.config.timezone)
         return build_bulletin(self.config, self.repo, period, as_of or min(end, now), lang)
 

@@ -1,0 +1,146 @@
+"""The CLI as a user runs it: real processes, real exit codes, real files."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import real_dir
+from tests.helpers import ROOT
+
+EXE = [sys.executable, "-m", "monitor"]
+
+
+def run(*args, cwd=ROOT, env=None, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run([*EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def test_demo_command_writes_reports_and_prints_the_headline(tmp_path):
+    r = run("demo", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "共受理网民意见建议95条" in r.stdout and "得到发言人答复的39条" in r.stdout
+    assert "未在规定时间内答复的56条" in r.stdout and "市旅游局2条、市供水公司2条、市出租办1条" in r.stdout
+    for name in ("digest.md", "digest.html", "bulletin.md", "bulletin.html", "bulletin.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    data = json.loads((tmp_path / "bulletin.json").read_text("utf-8"))
+    assert data["period"]["start"] == "2011-01-01" and data["period"]["end"] == "2011-03-31"
+    assert (data["received"], data["answered_in_time"], data["not_in_time"]) == (95, 39, 56)
+    assert data["answered_late"] + data["unanswered"] == data["not_in_time"] == len(data["appendix"])
+    assert data["proactive"]["by_unit"] == {"市旅游局": 2, "市供水公司": 2, "市出租办": 1}
+    assert {"title", "url", "unit", "posted_at", "answered_at", "waited_hours"} <= set(data["appendix"][0])
+    english = run("demo", "--out", str(tmp_path / "en"), "--lang", "en")
+    assert "95 netizen opinions and suggestions were received; 39 got" in english.stdout
+
+
+def test_bad_config_exits_2_naming_file_key_and_line(tmp_path):
+    bad = tmp_path / "config.yaml"
+    bad.write_text((ROOT / "config.yaml").read_text("utf-8").replace("poll_interval_minutes: 10",
+                                                                      "poll_interval_minutes: -3"), "utf-8")
+    r = run("config", "check", "-c", str(bad))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    line = 1 + bad.read_text("utf-8").splitlines().index("    poll_interval_minutes: -3")
+    assert f"{bad}:{line}: forums[0].poll_interval_minutes: Input should be greater than 0" in r.stderr
+    missing = run("poll", "-c", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "file not found" in missing.stderr
+
+
+def test_config_check_and_db_upgrade_on_the_sample(tmp_path):
+    env = {"SPOKESWATCH_DATABASE": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
+    r = run("config", "check", env=env)
+    assert r.returncode == 0 and "OK — 1 forum(s), 3 board(s), 6 unit(s)" in r.stdout
+    assert run("db", "upgrade", env=env).returncode == 0 and (tmp_path / "x.sqlite3").exists()
+
+
+def test_bad_period_is_a_user_error(tmp_path):
+    env = {"SPOKESWATCH_DATABASE": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
+    r = run("bulletin", "--period", "2011Q7", env=env)
+    assert r.returncode == 2 and "use 2011Q1, 2011-03" in r.stderr
+
+
+def test_probe_json_on_a_saved_real_page():
+    page = real_dir() / "discuz-x35-local" / "desktop_viewthread_tid8_edited.html"
+    r = run("probe", str(page), "--json", "--now", "2026-11-30T13:18:24+08:00", "--base-url", "http://127.0.0.1:8089/")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["kind"] == "thread" and data["next_page"] is None and data["threads"] == []
+    first = data["posts"][0]
+    assert (first["pid"], first["floor"], first["author"], first["uid"]) == (24, 1, "荆门老张", 2)
+    assert first["posted_at"] == "2026-11-27T11:13:13+08:00"
+    assert first["body"].startswith("今年国庆前后漳河风景区门票")
+    listing = run("probe", str(real_dir() / "discuz-x35-local" / "desktop_forumdisplay_fid3_page1.html"), "--json",
+                  "--now", "2026-11-30T13:18:24+08:00", "--base-url", "http://127.0.0.1:8089/")
+    rows = json.loads(listing.stdout)["threads"]
+    assert rows[0]["tid"] == 15 and rows[1]["last_post_at"].startswith("2026-11-30T12:33")
+    prompt = run("probe", str(real_dir() / "discuz-x35-local" / "desktop_viewthread_tid14_deleted.html"), "--json")
+    assert json.loads(prompt.stdout)["kind"] == "prompt"
+    assert run("probe", "/no/such/file.html").returncode == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(predicate, timeout=60.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_daemon_polls_the_served_demo_forum_and_stops_cleanly_on_sigterm(tmp_path):
+    port = _free_port()
+    cfg = tmp_path / "config.yaml"
+    db = tmp_path / "live.sqlite3"
+    cfg.write_text((ROOT / "config.yaml").read_text("utf-8").replace("127.0.0.1:8089", f"127.0.0.1:{port}")
+                   .replace("out_dir: reports", f"out_dir: {tmp_path / 'reports'}"), "utf-8")
+    forum = subprocess.Popen([*EXE, "demo", "--serve", "--port", str(port)], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    daemon = None
+    try:
+        assert _wait_for(lambda: _port_open(port), 30)
+        daemon = subprocess.Popen([*EXE, "run", "-c", str(cfg)], cwd=tmp_path, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True,
+                                  env={**os.environ, "SPOKESWATCH_DATABASE": f"sqlite:///{db}"})
+        import sqlite3
+        def polled():
+            if not db.exists():
+                return False
+            try:
+                with sqlite3.connect(db) as c:
+                    return c.execute("select count(*) from poll_runs").fetchone()[0] >= 1
+            except sqlite3.Error:
+                return False
+        assert _wait_for(polled, 90), daemon.stderr.read() if daemon.poll() is not None else "no poll run"
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=60)
+        assert daemon.returncode == 0, err
+        assert "stopped cleanly" in err
+        with sqlite3.connect(db) as c:
+            assert c.execute("select status from poll_runs").fetchone()[0] == "ok"
+            assert c.execute("select count(*) from posts").fetchone()[0] > 500
+            assert c.execute("select count(*) from response_cases where state='overdue'").fetchone()[0] > 0
+    finally:
+        if daemon and daemon.poll() is None:
+            daemon.kill()
+        forum.send_signal(signal.SIGINT)
+        try:
+            forum.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            forum.kill()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0

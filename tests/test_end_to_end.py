@@ -1,0 +1,173 @@
+"""End to end over real HTTP: the demo forum, the poller, the rules, the bulletin and digest."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from monitor.demoforum.scenario import DemoPost, DemoThread
+from monitor.periods import parse_period
+from monitor.service import Service
+from tests.helpers import add_reply, config_for, local, sample_config, scenario_copy, start_forum
+
+Q1 = parse_period("2011Q1")
+
+
+@pytest.fixture
+def world(tmp_path):
+    """A demo forum on a scenario copy, and a service polling it with the forum's clock."""
+    scenario = scenario_copy()
+    forum = start_forum(scenario)
+    svc = Service(config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}"), clock=forum.clock.now)
+    yield scenario, forum, svc
+    svc.close()
+    forum.stop()
+
+
+def test_demo_quarter_figures_come_from_scraping(world):
+    _, forum, svc = world
+    [result] = svc.poll()
+    assert result.status == "ok" and result.store.new > 500
+    svc.check()
+    b = svc.bulletin(Q1)
+    assert (b.received, b.answered_in_time, b.not_in_time) == (95, 39, 56)
+    assert (b.answered_late, b.unanswered, b.pending) == (20, 36, 0)
+    assert b.proactive == {"total": 5, "by_unit": {"市旅游局": 2, "市供水公司": 2, "市出租办": 1}}
+    assert len(b.appendix) == 56 and sum(u["received"] for u in b.units) == 95
+    office = next(u for u in b.units if u["unit_id"] is None)
+    assert office["unanswered"] == 4  # unassigned programme-board threads nobody answered
+    assert b.hot_not_in_time == 1
+    late_by_holiday = next(a for a in b.appendix if a["posted_at"] == "2011-01-28 10:00")
+    assert late_by_holiday["status"] == "answered_late"  # Sunday 30 Jan 2011 was a working day
+
+
+def test_changing_the_scenario_changes_the_figures(tmp_path):
+    """Answer one never-answered thread in the scenario: the scraped figures follow."""
+    scenario = scenario_copy()
+    spokesperson = {u.name: a.uid for u in sample_config().units for a in u.accounts}
+    urban = next(t for t in scenario.threads if t.fid == 2 and t.typeid == 6 and local(2011, 1, 1) <= t.posts[0].at
+                 < local(2011, 3, 20) and all(p.uid < 30 for p in t.posts))
+    add_reply(scenario, urban.tid, spokesperson["市城管局"], urban.posts[0].at + timedelta(hours=3))
+    forum = start_forum(scenario)
+    try:
+        svc = Service(config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}"), clock=forum.clock.now)
+        svc.poll()
+        b = svc.bulletin(Q1)
+        svc.close()
+    finally:
+        forum.stop()
+    assert (b.received, b.answered_in_time, b.unanswered, b.not_in_time) == (95, 40, 35, 55)
+    assert next(u for u in b.units if u["unit"] == "市城管局")["answered_in_time"] == 7
+
+
+def test_steady_state_poll_reads_one_list_page_per_board(world):
+    scenario, forum, svc = world
+    svc.poll()
+    forum.requests.clear()
+    [again] = svc.poll()
+    assert again.requests == 3 and again.threads_fetched == 0 and again.store.new == 0
+    assert all("forumdisplay" in r for r in forum.requests)
+
+
+def test_a_new_reply_fetches_only_the_last_page_of_its_thread(world):
+    scenario, forum, svc = world
+    svc.poll()
+    hot = max(scenario.threads, key=lambda t: len(t.posts))  # 121 posts: 13 pages of 10
+    forum.clock.set(local(2011, 4, 1, 9, 0))
+    add_reply(scenario, hot.tid, 5, local(2011, 4, 1, 8, 30), "问题解决了吗？")
+    forum.requests.clear()
+    [r] = svc.poll(recheck=False)
+    thread_requests = [q for q in forum.requests if "viewthread" in q]
+    assert thread_requests == [f"/forum.php?mod=viewthread&tid={hot.tid}&page=13"]
+    assert r.store.new == 1 and r.requests == 3 + 1
+
+
+def test_recheck_catches_edits_and_deletions(world):
+    scenario, forum, svc = world
+    svc.poll()
+    svc.check()
+    open_case = next(t for t in scenario.threads if t.fid == 2 and len(t.posts) == 1 and t.posts[0].uid < 30
+                     and t.posts[0].at < local(2011, 3, 20))
+    edited = open_case.posts[0]
+    edited.edited_at, edited.edited_body = local(2011, 4, 1, 8, 0), "补充：已经停水三天了"
+    gone = next(t for t in scenario.threads if t is not open_case and t.fid == 2 and t.posts[0].uid < 30
+                and all(p.uid < 30 for p in t.posts) and t.posts[0].at < local(2011, 3, 20))
+    gone.deleted_at = local(2011, 4, 1, 8, 0)
+    forum.clock.set(local(2011, 4, 1, 9, 0))
+    [r] = svc.poll()  # open cases not re-read for an hour: all re-read now
+    assert r.store.changed >= 1
+    svc.check(local(2011, 4, 1, 9, 0))
+    with svc.repo.session("t") as s:
+        from sqlalchemy import select
+
+        from models.tables import PostRevision, ResponseCase, ThreadRecord
+        assert s.scalar(select(PostRevision.body)) == edited.body  # the text before the edit is kept
+        t = s.scalars(select(ThreadRecord).where(ThreadRecord.tid == gone.tid)).one()
+        assert t.deleted_at is not None
+        assert s.scalar(select(ResponseCase.state).where(ResponseCase.thread_id == t.id)) == "void"
+
+
+def test_a_dead_forum_records_a_failed_run_and_loses_nothing(world):
+    scenario, forum, svc = world
+    svc.poll()
+    stored = svc.repo.counts()
+    forum.fail_next = [500] * 10
+    cfg = svc.config.model_copy(update={"forums": [svc.config.forums[0].model_copy(update={"retries": 1})]})
+    svc.config = cfg
+    [r] = svc.poll()
+    assert r.status == "failed" and "HTTP 500 after 2 attempts" in r.error
+    assert svc.repo.counts() == stored
+    [run] = svc.repo.last_poll_runs()
+    assert run.status == "failed" and "HTTP 500" in run.error
+    d = svc.digest()
+    assert d.health[0]["status"] == "failed"
+
+
+def test_a_forum_that_times_out_fails_cleanly(tmp_path):
+    forum = start_forum()
+    try:
+        forum.fail_next = ["hang"] * 5
+        cfg = config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}", timeout_seconds=0.3, retries=0)
+        svc = Service(cfg, clock=forum.clock.now)
+        [r] = svc.poll()
+        assert r.status == "failed" and "timed out" in r.error
+        svc.close()
+    finally:
+        forum.stop()
+
+
+def test_digest_lists_newly_overdue_and_due_soon(world):
+    scenario, forum, svc = world
+    # Friday 1 April 2011 10:00. 清明 2011: Sat 2 April worked in lieu, 3-5 April off: due Wed 6 April 10:00
+    posted = local(2011, 4, 1, 10, 0)
+    pid = max(p.pid for t in scenario.threads for p in t.posts) + 1
+    scenario.threads.append(DemoThread(999, 2, "象山大道路灯不亮谁来修", 6, 30, posts=[DemoPost(pid, 3, posted, "路灯坏了")]))
+    forum.clock.set(local(2011, 4, 1, 11, 0))
+    svc.poll()
+    svc.check()
+    due = svc.repo.open_cases()
+    case = next(c for c, t in due if t.tid == 999)
+    assert case.due_at == local(2011, 4, 6, 10, 0) and case.state == "pending"
+    first = svc.digest(local(2011, 4, 5, 22, 0))
+    assert any(i["title"] == "象山大道路灯不亮谁来修" for i in first.due_soon)
+    svc.check(local(2011, 4, 6, 22, 0))
+    later = svc.digest(local(2011, 4, 6, 22, 0))
+    assert any(i["title"] == "象山大道路灯不亮谁来修" for i in later.newly_overdue)
+    assert later.overdue_by_unit["市城管局"][-1]["title"] == "象山大道路灯不亮谁来修"
+
+
+def test_reports_escape_forum_content(world, tmp_path):
+    scenario, forum, svc = world
+    victim = next(t for t in scenario.threads if t.fid == 2 and all(p.uid < 30 for p in t.posts)
+                  and t.posts[0].at < local(2011, 3, 1))
+    victim.subject = '<img src=x onerror=alert(1)>|[x](javascript:alert(1))'
+    svc.poll()
+    svc.check()
+    b, paths = svc.write_bulletin(Q1, tmp_path / "out")
+    html = (tmp_path / "out" / "bulletin.html").read_text("utf-8")
+    md = (tmp_path / "out" / "bulletin.md").read_text("utf-8")
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "\\<img src=x onerror=alert\\(1\\)\\>\\|\\[x\\]\\(javascript:alert\\(1\\)\\)" in md
+    data = json.loads((tmp_path / "out" / "bulletin.json").read_text("utf-8"))
+    assert any(a["title"] == victim.subject for a in data["appendix"])
