@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,6 +61,15 @@ class Repository:
         try:
             with self._sessions.begin() as s:
                 yield s
+        except SQLAlchemyError as exc:
+            raise StorageError(f"{what} failed: {exc.__class__.__name__}: {exc}".splitlines()[0]) from exc
+
+    @contextmanager
+    def transaction(self, what: str) -> Iterator[Connection]:
+        """One Core transaction, for hot paths that need no ORM unit of work."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
         except SQLAlchemyError as exc:
             raise StorageError(f"{what} failed: {exc.__class__.__name__}: {exc}".splitlines()[0]) from exc
 
@@ -161,15 +170,19 @@ class Repository:
     # ---- posts ------------------------------------------------------------
 
     def store_posts(self, forum_id: str, thread_id: int, posts: Sequence[Post], units: Sequence[str | None],
-                    seen_at: datetime) -> StoreResult:
-        """Insert new posts, keep a revision of edited ones; idempotent on (forum, pid)."""
+                    seen_at: datetime, assume_new: bool = False) -> StoreResult:
+        """Insert new posts, keep a revision of edited ones; idempotent on (forum, pid).
+
+        ``assume_new`` skips looking for stored copies (a thread never stored before); if
+        some exist after all, the unique key refuses the insert and
+        :meth:`store_posts_idempotent` stores again the careful way."""
         if not posts:
             return StoreResult()
         new = changed = 0
-        with self.session("saving posts") as s:
-            existing = {r.pid: r for r in s.execute(
-                select(PostRecord.id, PostRecord.pid, PostRecord.body, PostRecord.edit_note, PostRecord.body_hash,
-                       PostRecord.posted_at, PostRecord.posted_precision, PostRecord.deleted_at)
+        with self.transaction("saving posts") as s:
+            existing = {} if assume_new else {r.pid: r for r in s.execute(
+                select(PostRecord.id, PostRecord.pid, PostRecord.body_hash, PostRecord.posted_at,
+                       PostRecord.posted_precision, PostRecord.deleted_at, PostRecord.unit_id)
                 .where(PostRecord.forum_id == forum_id, PostRecord.pid.in_([p.pid for p in posts])))}
             fresh = []
             for post, unit in zip(posts, units):
@@ -182,28 +195,36 @@ class Repository:
                                       body=post.body, body_hash=digest, edit_note=post.edit_note,
                                       first_seen_at=seen_at, last_seen_at=seen_at))
                     continue
-                values: dict = {"last_seen_at": seen_at, "deleted_at": None, "unit_id": unit}
-                if old.body_hash != digest:
-                    s.add(PostRevision(post_id=old.id, body=old.body, edit_note=old.edit_note, replaced_at=seen_at))
+                values: dict = {"last_seen_at": seen_at}
+                if old.deleted_at is not None or old.unit_id != unit:
+                    values.update(deleted_at=None, unit_id=unit)
+                if old.body_hash != digest:  # an edit: keep the earlier text
+                    prev = s.execute(select(PostRecord.body, PostRecord.edit_note).where(PostRecord.id == old.id)).one()
+                    s.execute(insert(PostRevision.__table__).values(post_id=old.id, body=prev.body,
+                                                                    edit_note=prev.edit_note, replaced_at=seen_at))
                     values.update(body=post.body, edit_note=post.edit_note, body_hash=digest)
                     changed += 1
                 if post.posted_at and (old.posted_at is None or post.posted_precision < old.posted_precision):
                     values.update(posted_at=post.posted_at, posted_precision=post.posted_precision)
-                s.execute(update(PostRecord).where(PostRecord.id == old.id).values(**values))
-            if fresh:
-                s.execute(insert(PostRecord), fresh)
+                s.execute(update(PostRecord.__table__).where(PostRecord.id == old.id).values(**values))
+            if fresh:  # Core executemany: no ORM unit of work on the hot path
+                s.execute(insert(PostRecord.__table__), fresh)
                 new = len(fresh)
             opener = next((p for p in posts if p.floor == 1 and p.posted_at is not None), None)
             if opener is not None:  # the opening post dates the thread more precisely than the list
-                thread = s.get(ThreadRecord, thread_id)
-                _keep_precise(thread, "posted", opener.posted_at, opener.posted_precision)
+                s.execute(update(ThreadRecord.__table__).where(
+                    ThreadRecord.id == thread_id,
+                    or_(ThreadRecord.posted_at.is_(None), ThreadRecord.posted_precision > opener.posted_precision))
+                    .values(posted_at=opener.posted_at, posted_precision=opener.posted_precision))
         return StoreResult(new=new, changed=changed)
 
     def store_posts_idempotent(self, forum_id: str, thread_id: int, posts: Sequence[Post],
-                               units: Sequence[str | None], seen_at: datetime) -> StoreResult:
-        """store_posts, retried once when a concurrent poller inserted the same pids first."""
+                               units: Sequence[str | None], seen_at: datetime,
+                               assume_new: bool = False) -> StoreResult:
+        """store_posts, retried the careful way when another poller (or an earlier,
+        interrupted poll) stored the same pids first."""
         try:
-            return self.store_posts(forum_id, thread_id, posts, units, seen_at)
+            return self.store_posts(forum_id, thread_id, posts, units, seen_at, assume_new)
         except StorageError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
                 raise

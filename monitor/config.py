@@ -55,6 +55,8 @@ class Forum(_Model):
     user_agent: str = Field("spokeswatch/0.1 (+network spokesperson monitor)", description="User-Agent header")
     cookies: str | None = Field(None, description="Cookie header for boards behind a login; use ${ENV_VAR}")
     max_pages: int = Field(20, ge=1, description="deepest board list page read on a cold poll")
+    posts_per_page: int = Field(10, ge=1, description=(
+        "posts per thread page the forum shows: a first guess, replaced by what the pages show"))
     floor_labels: list[str] = Field(["楼主", "沙发", "板凳", "地板"], description="labels shown for floors 1..n")
     boards: list[Board] = Field(min_length=1, description="boards to poll")
 

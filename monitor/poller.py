@@ -88,7 +88,7 @@ class ForumPoller:
         self.site = site_of(forum)
         self.clock = clock
         self.directory = directory or Directory(config)
-        self.ppp = repo.posts_per_page(forum.id)
+        self.ppp = repo.posts_per_page(forum.id) or forum.posts_per_page
 
     def poll(self, recheck: bool = True) -> PollResult:
         """Poll every board, then re-read due threads; record the run."""
@@ -138,9 +138,8 @@ class ForumPoller:
         """The first page that can hold posts we have not stored yet."""
         if known is None or not known.read_pages:
             return 1
-        if self.ppp:
-            return max(1, math.ceil((known.max_floor + 1) / self.ppp))
-        return known.read_pages
+        # a guess too high is harmless: Discuz! serves its last page for a page past the end
+        return max(1, math.ceil((known.max_floor + 1) / self.ppp))
 
     def _read_thread(self, thread_id: int, tid: int, known: KnownThread | None, replies: int | None,
                      result: PollResult, full: bool = False) -> None:
@@ -172,7 +171,7 @@ class ForumPoller:
                 self.repo.set_posts_per_page(self.forum.id, self.ppp)
             units = [self.directory.unit_of_author(self.forum.id, p.author_uid, p.author) for p in parsed.posts]
             result.add(self.repo.store_posts_idempotent(self.forum.id, thread_id, parsed.posts, units,
-                                                        page.server_now))
+                                                        page.server_now, assume_new=known is None and not full))
             seen.update(p.pid for p in parsed.posts)
             if not parsed.complete:  # keep what it had; leave the thread unread for the next poll
                 return

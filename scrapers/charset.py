@@ -25,36 +25,35 @@ def _normalise(name: str | None) -> str | None:
     return _SUPERSETS.get(canonical, _SUPERSETS.get(name.strip().lower(), canonical))
 
 
-def detect_encoding(body: bytes, content_type: str | None = None) -> str:
-    """Name the encoding of ``body``: declared (header, meta, XML) or detected."""
-    if body.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    declared = None
+def _declared(body: bytes, content_type: str | None) -> str | None:
     if content_type:
         m = _HEADER_CHARSET.search(content_type)
-        declared = _normalise(m.group(1)) if m else None
-    if declared is None:
-        head = body[:4096]
-        m = _META_CHARSET.search(head) or _XML_DECL.search(head)
-        declared = _normalise(m.group(1).decode("ascii")) if m else None
-    if declared is not None:
+        if m and (name := _normalise(m.group(1))):
+            return name
+    head = body[:4096]
+    m = _META_CHARSET.search(head) or _XML_DECL.search(head)
+    return _normalise(m.group(1).decode("ascii")) if m else None
+
+
+def _decode(body: bytes, content_type: str | None) -> tuple[str, str]:
+    """(text, encoding): the declared encoding if the bytes agree, else UTF-8, else GB18030."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    declared = _declared(body, content_type)
+    for candidate in dict.fromkeys(c for c in (declared, "utf-8", "gb18030") if c):
         try:
-            body.decode(declared)
-            return declared
+            return body.decode(candidate), candidate
         except UnicodeDecodeError:
-            pass  # a wrong declaration: fall through to detection
-    try:
-        body.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        body.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError:
-        return declared or "utf-8"
+            continue  # a wrong declaration: fall through to detection
+    encoding = declared or "utf-8"
+    return body.decode(encoding, errors="replace"), encoding
+
+
+def detect_encoding(body: bytes, content_type: str | None = None) -> str:
+    """Name the encoding of ``body``: declared (header, meta, XML) or detected."""
+    return _decode(body, content_type)[1]
 
 
 def decode_body(body: bytes, content_type: str | None = None) -> str:
-    """Decode page bytes to text, replacing bytes that do not decode."""
-    return body.decode(detect_encoding(body, content_type), errors="replace")
+    """Decode page bytes to text (each page is decoded once, strictly when possible)."""
+    return _decode(body, content_type)[0]

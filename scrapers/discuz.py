@@ -9,10 +9,12 @@ See ``shared/fixtures/real/NOTES_discuz_x_markup.md`` for the markup.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import lxml.html
+from lxml import etree
 from lxml.etree import ParserError
 
 from scrapers.errors import ParseError
@@ -79,8 +81,18 @@ def _text(el) -> str:
     return " ".join(el.text_content().replace("\xa0", " ").split()) if el is not None else ""
 
 
-def _first(el, xpath: str):
-    found = el.xpath(xpath)
+@lru_cache(maxsize=128)
+def _xp(expr: str) -> etree.XPath:
+    """Compiled XPath, once per expression ($name variables instead of formatted strings)."""
+    return etree.XPath(expr)
+
+
+def _all(el, expr: str, **variables) -> list:
+    return _xp(expr)(el, **variables)
+
+
+def _first(el, expr: str, **variables):
+    found = _xp(expr)(el, **variables)
     return found[0] if found else None
 
 
@@ -98,7 +110,7 @@ def _time_of(el, server_now, tz):
     """A time element: the innermost span[@title] wins, else the text."""
     if el is None:
         return None
-    titled = el.xpath(".//span[@title]")
+    titled = _all(el, ".//span[@title]")
     title = titled[-1].get("title") if titled else None
     return parse_forum_time(_text(el), title, server_now, tz)
 
@@ -111,7 +123,7 @@ def _pager(doc, base: str) -> tuple[int, int | None, str | None]:
     total_el = _first(pg, ".//span[starts-with(@title,'共')]")
     total = _int(total_el.get("title")) if total_el is not None else None
     if total is None:
-        numbers = [_int(_text(a)) for a in pg.xpath("./a|./strong")]
+        numbers = [_int(_text(a)) for a in _all(pg, "./a|./strong")]
         total = max([n for n in numbers if n] or [current])
     nxt = _first(pg, "./a[contains(concat(' ',@class,' '),' nxt ')]")
     return current, total, urljoin(base, nxt.get("href")) if nxt is not None else None
@@ -147,7 +159,7 @@ def _thread_row(tbody, base: str, site: Site, server_now, tz: ZoneInfo) -> Threa
     tid = int(tbody.get("id").rsplit("_", 1)[1])
     link = _first(tbody, ".//a[contains(concat(' ',@class,' '),' xst ')]")
     cat = _first(tbody, ".//th//em/a[contains(@href,'typeid=')]")
-    bys = tbody.xpath(".//td[contains(concat(' ',@class,' '),' by ')]")
+    bys = _all(tbody, ".//td[contains(concat(' ',@class,' '),' by ')]")
     author_link = _first(bys[0], "./cite/a") if bys else None
     posted = _time_of(_first(bys[0], "./em"), server_now, tz) if bys else None
     last_link = _first(bys[1], "./cite/a") if len(bys) > 1 else None
@@ -186,7 +198,7 @@ def parse_thread_list(page, site: Site) -> ThreadListPage | PromptPage:
                          "is it a Discuz! X board page?")
     base, tz = _base(doc, page.url), ZoneInfo(site.timezone)
     rows, warnings = [], []
-    for tbody in doc.xpath("//tbody[starts-with(@id,'normalthread_') or starts-with(@id,'stickthread_')]"):
+    for tbody in _all(doc, "//tbody[starts-with(@id,'normalthread_') or starts-with(@id,'stickthread_')]"):
         try:
             rows.append(_thread_row(tbody, base, site, page.server_now, tz))
         except (ValueError, AttributeError, IndexError) as exc:
@@ -229,15 +241,13 @@ def _body(td) -> tuple[str, str | None]:
 
 def _post(table, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
     pid = int(table.get("id")[3:])
-    author_link = _first(table, f".//div[@id='favatar{pid}']//div[@class='authi']/a")
-    if author_link is None:
-        author_link = _first(table, ".//td[contains(@class,'pls')]//div[@class='authi']/a")
+    author_link = _first(table, ".//td[contains(@class,'pls')]//div[@class='authi']/a")
     author = _text(author_link) if author_link is not None else (
         _text(_first(table, ".//td[contains(@class,'pls')]//div[@class='authi']")) or None)
-    floor_el = _first(table, f".//a[@id='postnum{pid}']")
+    floor_el = _first(table, ".//a[@id=$id]", id=f"postnum{pid}")
     floor = _floor(_text(floor_el), site) if floor_el is not None else position
-    posted = _time_of(_first(table, f".//em[@id='authorposton{pid}']"), server_now, tz)
-    td = _first(table, f".//td[@id='postmessage_{pid}']")
+    posted = _time_of(_first(table, ".//em[@id=$id]", id=f"authorposton{pid}"), server_now, tz)
+    td = _first(table, ".//td[@id=$id]", id=f"postmessage_{pid}")
     if td is None:  # locked or banned-author posts have no message cell
         body, note = _text(_first(table, ".//div[@class='pcb']")), None
     else:
@@ -262,7 +272,7 @@ def parse_thread(page, site: Site) -> ThreadPage | PromptPage:
     base, tz = _base(doc, page.url), ZoneInfo(site.timezone)
     posts, warnings = [], []
     current, total, nxt = _pager(doc, base)
-    for i, table in enumerate(postlist.xpath("./div[starts-with(@id,'post_')]/table[starts-with(@id,'pid')]")):
+    for i, table in enumerate(_all(postlist, "./div[starts-with(@id,'post_')]/table[starts-with(@id,'pid')]")):
         try:
             posts.append(_post(table, site, page.server_now, tz, i + 1))
         except (ValueError, AttributeError) as exc:
@@ -270,7 +280,7 @@ def parse_thread(page, site: Site) -> ThreadPage | PromptPage:
     for p in posts:
         if p.posted_at is None:
             warnings.append(f"post {p.pid}: post time not found")
-    counts = [_int(_text(s)) for s in postlist.xpath(".//td[contains(@class,'pls')]/div[contains(@class,'hm')]/span[@class='xi1']")]
+    counts = [_int(_text(s)) for s in _all(postlist, ".//td[contains(@class,'pls')]/div[contains(@class,'hm')]/span[@class='xi1']")]
     subject = _first(doc, "//span[@id='thread_subject']")
     cat = _first(doc, "//h1[contains(@class,'ts')]/a[contains(@href,'typeid=')]")
     tid = _int(parse_qs(urlsplit(page.url).query).get("tid", [""])[0])
