@@ -334,11 +334,16 @@ class Repository:
                 or_(ThreadRecord.counted.is_(True), ThreadRecord.proactive_unit_id.is_not(None)))
                 .order_by(ThreadRecord.posted_at, ThreadRecord.id)))
 
-    def open_cases(self) -> list[tuple[ResponseCase, ThreadRecord]]:
+    def cases_open_at(self, at: datetime) -> list[tuple[ResponseCase, ThreadRecord]]:
+        """Cases of threads posted by ``at`` that had no answer yet at ``at``, oldest first."""
         with self.session("reading cases") as s:
             return [tuple(r) for r in s.execute(
                 select(ResponseCase, ThreadRecord).join(ThreadRecord, ThreadRecord.id == ResponseCase.thread_id)
-                .where(ResponseCase.state.in_(("pending", "overdue"))).order_by(ThreadRecord.posted_at))]
+                .where(ThreadRecord.posted_at <= at,
+                       or_(ResponseCase.state.in_(("pending", "overdue")),
+                           and_(ResponseCase.state.in_(("answered_in_time", "answered_late")),
+                                ResponseCase.answered_at > at)))
+                .order_by(ThreadRecord.posted_at, ThreadRecord.id))]
 
     def case_events_between(self, start: datetime, end: datetime) -> list[tuple[CaseEvent, ResponseCase, ThreadRecord]]:
         with self.session("reading case events") as s:

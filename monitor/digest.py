@@ -70,13 +70,13 @@ def build_digest(config: Config, repo: Repository, now: datetime, lang: str | No
     overdue: dict[str, list[dict]] = {}
     due_soon = []
     soon = now + timedelta(hours=config.digest.due_soon_hours)
-    for case, t in repo.open_cases():  # oldest first
-        if case.state == "overdue":
+    for case, t in repo.cases_open_at(now):  # oldest first; also right for a past ``now``
+        if case.due_at <= now:
             overdue.setdefault(names.get(case.unit_id, office), []).append(item(case, t))
         elif case.due_at <= soon:
             due_soon.append(item(case, t))
     events = repo.case_events_between(since, now)
-    newly = [item(c, t) for e, c, t in events if e.state == "overdue" and c.state == "overdue"]
+    newly = [item(c, t) for e, c, t in events if e.state == "overdue"]
     late = [item(c, t) for e, c, t in events if e.state == "answered_late"]
     runs = {r.forum_id: r for r in repo.last_poll_runs()}
     health = [asdict(ForumHealth(r.forum_id, r.status, local(r.finished_at or r.started_at), r.error,

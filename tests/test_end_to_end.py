@@ -146,8 +146,7 @@ def test_digest_lists_newly_overdue_and_due_soon(world):
     forum.clock.set(local(2011, 4, 1, 11, 0))
     svc.poll()
     svc.check()
-    due = svc.repo.open_cases()
-    case = next(c for c, t in due if t.tid == 999)
+    case = next(c for c, t in svc.repo.cases_open_at(local(2011, 4, 1, 11, 0)) if t.tid == 999)
     assert case.due_at == local(2011, 4, 6, 10, 0) and case.state == "pending"
     first = svc.digest(local(2011, 4, 5, 22, 0))
     assert any(i["title"] == "象山大道路灯不亮谁来修" for i in first.due_soon)
@@ -155,6 +154,13 @@ def test_digest_lists_newly_overdue_and_due_soon(world):
     later = svc.digest(local(2011, 4, 6, 22, 0))
     assert any(i["title"] == "象山大道路灯不亮谁来修" for i in later.newly_overdue)
     assert later.overdue_by_unit["市城管局"][-1]["title"] == "象山大道路灯不亮谁来修"
+    # the same digest re-rendered later for that day lists the same overdue threads
+    scenario.thread(999).posts.append(DemoPost(pid + 1, 35, local(2011, 4, 7, 9, 0), "已修复"))
+    forum.clock.set(local(2011, 4, 7, 10, 0))
+    svc.poll()
+    svc.check(local(2011, 4, 7, 10, 0))
+    assert svc.digest(local(2011, 4, 6, 22, 0)).overdue_by_unit == later.overdue_by_unit
+    assert any(i["title"] == "象山大道路灯不亮谁来修" for i in svc.digest(local(2011, 4, 7, 22, 0)).answered_late)
 
 
 def test_reports_escape_forum_content(world, tmp_path):
