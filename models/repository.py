@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +21,15 @@ from models.tables import (CaseEvent, ForumRow, PollRun, PostRecord, PostRevisio
                            ThreadCount, ThreadRecord)
 from monitor.errors import StorageError
 from scrapers.records import Post, ThreadRow
+
+
+# statements of the post-storing hot path, built once (their cache keys are computed once too)
+_INSERT_POSTS = insert(PostRecord.__table__)
+_DATE_THREAD_BY_OPENER = (
+    update(ThreadRecord.__table__)
+    .where(ThreadRecord.id == bindparam("thread_id"),
+           or_(ThreadRecord.posted_at.is_(None), ThreadRecord.posted_precision > bindparam("precision")))
+    .values(posted_at=bindparam("at", type_=ThreadRecord.posted_at.type), posted_precision=bindparam("precision")))
 
 
 def body_hash(body: str, edit_note: str | None) -> str:
@@ -208,14 +217,12 @@ class Repository:
                     values.update(posted_at=post.posted_at, posted_precision=post.posted_precision)
                 s.execute(update(PostRecord.__table__).where(PostRecord.id == old.id).values(**values))
             if fresh:  # Core executemany: no ORM unit of work on the hot path
-                s.execute(insert(PostRecord.__table__), fresh)
+                s.execute(_INSERT_POSTS, fresh)
                 new = len(fresh)
             opener = next((p for p in posts if p.floor == 1 and p.posted_at is not None), None)
             if opener is not None:  # the opening post dates the thread more precisely than the list
-                s.execute(update(ThreadRecord.__table__).where(
-                    ThreadRecord.id == thread_id,
-                    or_(ThreadRecord.posted_at.is_(None), ThreadRecord.posted_precision > opener.posted_precision))
-                    .values(posted_at=opener.posted_at, posted_precision=opener.posted_precision))
+                s.execute(_DATE_THREAD_BY_OPENER, {"thread_id": thread_id, "at": opener.posted_at,
+                                                   "precision": opener.posted_precision})
         return StoreResult(new=new, changed=changed)
 
     def store_posts_idempotent(self, forum_id: str, thread_id: int, posts: Sequence[Post],
