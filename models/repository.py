@@ -66,21 +66,15 @@ class Repository:
 
     @contextmanager
     def session(self, what: str) -> Iterator[Session]:
-        """One transaction; driver errors become StorageError naming ``what``."""
-        try:
-            with self._sessions.begin() as s:
-                yield s
-        except SQLAlchemyError as exc:
-            raise StorageError(f"{what} failed: {exc.__class__.__name__}: {exc}".splitlines()[0]) from exc
+        """One ORM transaction; driver errors become StorageError naming ``what``."""
+        with _storage_errors(what), self._sessions.begin() as s:
+            yield s
 
     @contextmanager
     def transaction(self, what: str) -> Iterator[Connection]:
         """One Core transaction, for hot paths that need no ORM unit of work."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StorageError(f"{what} failed: {exc.__class__.__name__}: {exc}".splitlines()[0]) from exc
+        with _storage_errors(what), self.engine.begin() as conn:
+            yield conn
 
     # ---- forums -----------------------------------------------------------
 
@@ -372,6 +366,14 @@ class Repository:
             return {"threads": s.scalar(select(func.count()).select_from(ThreadRecord)),
                     "posts": s.scalar(select(func.count()).select_from(PostRecord)),
                     "cases": s.scalar(select(func.count()).select_from(ResponseCase))}
+
+
+@contextmanager
+def _storage_errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StorageError(f"{what} failed: {exc.__class__.__name__}: {exc}".splitlines()[0]) from exc
 
 
 def _keep_precise(t: ThreadRecord, name: str, at: datetime | None, precision: int, newer_wins: bool = False) -> None:

@@ -188,14 +188,11 @@ def _thread_row(tbody, base: str, site: Site, server_now, tz: ZoneInfo) -> Threa
 
 def parse_thread_list(page, site: Site) -> ThreadListPage | PromptPage:
     """Parse a board page (forumdisplay): every sticky and normal thread row."""
-    doc = _doc(page.text, page.url)
-    prompt = detect_prompt(doc)
-    if prompt:
-        return prompt
+    return _parse(page, site, want="thread_list")
+
+
+def _thread_list(doc, page, site: Site) -> ThreadListPage:
     table = _first(doc, "//table[@id='threadlisttableid']")
-    if table is None and _first(doc, "//div[@id='threadlist']") is None:
-        raise ParseError(page.url, "no thread list (table#threadlisttableid) on this page; "
-                         "is it a Discuz! X board page?")
     base, tz = _base(doc, page.url), ZoneInfo(site.timezone)
     rows, warnings = [], []
     for tbody in _all(doc, "//tbody[starts-with(@id,'normalthread_') or starts-with(@id,'stickthread_')]"):
@@ -261,14 +258,11 @@ def _post(table, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
 
 def parse_thread(page, site: Site) -> ThreadPage | PromptPage:
     """Parse one page of a thread (viewthread): its posts and the next page."""
-    doc = _doc(page.text, page.url)
-    prompt = detect_prompt(doc)
-    if prompt:
-        return prompt
+    return _parse(page, site, want="thread")
+
+
+def _thread(doc, page, site: Site) -> ThreadPage:
     postlist = _first(doc, "//div[@id='postlist']")
-    if postlist is None:
-        raise ParseError(page.url, "no post list (div#postlist) on this page; "
-                         "is it a Discuz! X thread page?")
     base, tz = _base(doc, page.url), ZoneInfo(site.timezone)
     posts, warnings = [], []
     current, total, nxt = _pager(doc, base)
@@ -298,12 +292,24 @@ def parse_thread(page, site: Site) -> ThreadPage | PromptPage:
 
 def parse_page(page, site: Site) -> ParsedPage:
     """Parse any Discuz! page: a board list, a thread, or a prompt page."""
+    return _parse(page, site, want=None)
+
+
+_KINDS = {"thread": ("//div[@id='postlist']", _thread, "no post list (div#postlist)"),
+          "thread_list": ("//div[@id='threadlist']|//table[@id='threadlisttableid']", _thread_list,
+                          "no thread list (table#threadlisttableid)")}
+
+
+def _parse(page, site: Site, want: str | None) -> ParsedPage:
+    """Parse the page once: a prompt page wins, then the kind wanted (or whichever it is)."""
     doc = _doc(page.text, page.url)
     prompt = detect_prompt(doc)
     if prompt:
         return prompt
-    if _first(doc, "//div[@id='postlist']") is not None:
-        return parse_thread(page, site)
-    if _first(doc, "//div[@id='threadlist']|//table[@id='threadlisttableid']") is not None:
-        return parse_thread_list(page, site)
+    for kind in ([want] if want else list(_KINDS)):
+        marker, build, _ = _KINDS[kind]
+        if _first(doc, marker) is not None:
+            return build(doc, page, site)
+    if want:
+        raise ParseError(page.url, f"{_KINDS[want][2]} on this page; is it a Discuz! X {want.replace('_', ' ')} page?")
     raise ParseError(page.url, "neither a Discuz! board list, a thread nor a prompt page")
