@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, s
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.tables import (CaseEvent, ForumRow, PollRun, PostRecord, PostRevision, ResponseCase,
+from models.tables import (BoardState, CaseEvent, ForumRow, PollRun, PostRecord, PostRevision, ResponseCase,
                            ThreadCount, ThreadRecord)
 from monitor.errors import StorageError
 from scrapers.records import Post, ThreadRow
@@ -94,6 +94,20 @@ class Repository:
     def set_posts_per_page(self, forum_id: str, ppp: int) -> None:
         with self.session("saving posts per page") as s:
             s.execute(update(ForumRow).where(ForumRow.id == forum_id).values(posts_per_page=ppp))
+
+    def board_walk_complete(self, forum_id: str, fid: int) -> bool:
+        with self.session("reading board state") as s:
+            state = s.get(BoardState, (forum_id, fid))
+            return bool(state and state.walk_complete)
+
+    def set_board_walk(self, forum_id: str, fid: int, complete: bool, at: datetime) -> None:
+        """Record that a walk of the board's list started (False) or finished (True)."""
+        with self.session("saving board state") as s:
+            state = s.get(BoardState, (forum_id, fid))
+            if state is None:
+                s.add(BoardState(forum_id=forum_id, fid=fid, walk_complete=complete, walked_at=at))
+            else:
+                state.walk_complete, state.walked_at = complete, at
 
     # ---- threads ----------------------------------------------------------
 

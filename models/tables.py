@@ -69,6 +69,16 @@ class ForumRow(Base):
     posts_per_page: Mapped[int | None] = mapped_column(Integer)
 
 
+class BoardState(Base):
+    """Whether the last walk of a board's list finished: only then may the next one stop early."""
+
+    __tablename__ = "board_state"
+    forum_id: Mapped[str] = mapped_column(ForeignKey("forums.id"), primary_key=True)
+    fid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    walk_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    walked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class ThreadRecord(Base):
     __tablename__ = "threads"
     __table_args__ = (UniqueConstraint("forum_id", "tid", name="uq_threads_forum_tid"),

@@ -15,7 +15,7 @@ from models.repository import Repository
 from monitor.check import calendar_of, outcome_of
 from monitor.config import Config
 from monitor.periods import Period
-from monitor.rules import IN_TIME, LATE, OVERDUE, PENDING
+from monitor.rules import IN_TIME, LATE, PENDING
 
 OFFICE = "（未明确责任单位）"
 OFFICE_EN = "(no unit assigned)"

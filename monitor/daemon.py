@@ -73,7 +73,8 @@ class Daemon:
                                name="nightly digest")
 
     def request_stop(self, signum=None, _frame=None) -> None:
-        logger.info("stop requested (signal {}); finishing the current job", signum)
+        logger.info("stop requested (signal {}); finishing the current write", signum)
+        self.service.stop.set()  # a running poll ends after the write in progress
         self.stop_requested.set()
 
     def run(self) -> None:

@@ -11,6 +11,7 @@ before stays.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ from scrapers.records import PromptPage, Site, ThreadRow
 Clock = Callable[[], datetime]
 
 
+class PollInterrupted(Exception):
+    """A stop was requested; the poll ends after the write in progress."""
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -36,7 +41,7 @@ def utcnow() -> datetime:
 @dataclass
 class PollResult:
     forum_id: str
-    status: str = "ok"  # ok | partial | failed
+    status: str = "ok"  # ok | partial (warnings) | failed | interrupted
     error: str | None = None
     requests: int = 0
     list_pages: int = 0
@@ -82,8 +87,10 @@ class ForumPoller:
     """Polls one forum through one fetcher into one repository."""
 
     def __init__(self, config: Config, forum: Forum, repo: Repository, fetcher: Fetcher,
-                 clock: Clock = utcnow, directory: Directory | None = None):
+                 clock: Clock = utcnow, directory: Directory | None = None,
+                 stop: threading.Event | None = None):
         self.config, self.forum, self.repo, self.fetcher = config, forum, repo, fetcher
+        self.stop = stop
         self.engine = get_engine(forum.engine)
         self.site = site_of(forum)
         self.clock = clock
@@ -103,6 +110,9 @@ class ForumPoller:
         except ScraperError as exc:
             result.status, result.error = "failed", str(exc)
             logger.error("poll of forum {} failed: {}", self.forum.id, exc)
+        except PollInterrupted:
+            result.status, result.error = "interrupted", "stopped on request; the next poll goes on from here"
+            logger.info("poll of forum {} interrupted by a stop request", self.forum.id)
         if result.status == "ok" and result.warnings:
             result.status = "partial"
         result.requests = self.fetcher.stats.requests
@@ -113,6 +123,13 @@ class ForumPoller:
         return result
 
     def _poll_board(self, fid: int, result: PollResult) -> None:
+        """Walk a board's list newest first, reading changed threads.
+
+        The walk may stop at the first page holding an unchanged row only when the
+        previous walk finished: after an interrupted or failed one, older pages may
+        hold rows never stored, so the walk goes on to the end (list pages only)."""
+        may_stop_early = self.repo.board_walk_complete(self.forum.id, fid)
+        self.repo.set_board_walk(self.forum.id, fid, False, self.clock())
         url: str | None = self.engine.board_url(self.site, fid)
         for _ in range(self.forum.max_pages):
             page = self.fetcher.get(url)
@@ -128,11 +145,19 @@ class ForumPoller:
             changed = [r for r in parsed.threads if not _unchanged(r, known.get(r.tid))]
             ids = self.repo.upsert_thread_rows(self.forum.id, fid, changed, page.server_now) if changed else {}
             for row in changed:
+                self._check_stop()
                 self._read_thread(ids[row.tid], row.tid, known.get(row.tid), row.replies, result)
+            if not parsed.complete:
+                return  # a cut-off list page: the walk stays unfinished and is redone next time
             stale_row = any(not r.sticky and r not in changed for r in parsed.threads)
-            if stale_row or not parsed.next_page:
-                return  # rows below an unchanged one are older: nothing new further down
+            if (may_stop_early and stale_row) or not parsed.next_page:
+                break  # rows below an unchanged one are older: nothing new further down
             url = parsed.next_page
+        self.repo.set_board_walk(self.forum.id, fid, True, self.clock())
+
+    def _check_stop(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise PollInterrupted
 
     def _first_page_to_read(self, known: KnownThread | None, replies: int | None) -> int:
         """The first page that can hold posts we have not stored yet."""
@@ -185,16 +210,18 @@ class ForumPoller:
         """Re-read threads with open cases not read within the recheck interval."""
         cutoff = self.clock() - timedelta(minutes=self.forum.recheck_interval_minutes)
         for thread_id, tid in self.repo.threads_to_recheck(self.forum.id, cutoff):
+            self._check_stop()
             self._read_thread(thread_id, tid, None, None, result, full=True)
 
 
 def poll_forum(config: Config, forum: Forum, repo: Repository, clock: Clock = utcnow,
-               fetcher: Fetcher | None = None, recheck: bool = True) -> PollResult:
+               fetcher: Fetcher | None = None, recheck: bool = True,
+               stop: threading.Event | None = None) -> PollResult:
     """Poll one forum with a fresh fetcher (or the one given); never raises for forum trouble."""
     own = fetcher is None
     fetcher = fetcher or make_fetcher(forum)
     try:
-        return ForumPoller(config, forum, repo, fetcher, clock).poll(recheck=recheck)
+        return ForumPoller(config, forum, repo, fetcher, clock, stop=stop).poll(recheck=recheck)
     finally:
         if own:
             fetcher.close()

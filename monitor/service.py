@@ -5,6 +5,7 @@ It owns the database engine and repository for one loaded config, and keeps
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ class Service:
 
     def __init__(self, config: Config, clock: Clock = utcnow, migrate: bool = True):
         self.config = config
+        self.stop = threading.Event()  # set by the daemon: polls end after the current write
         self.clock = clock
         self.engine = make_engine(config.database)
         if migrate:
@@ -49,7 +51,10 @@ class Service:
         results = []
         for forum in forums:
             fetcher = fetcher_factory(forum) if fetcher_factory else None
-            result = poll_forum(self.config, forum, self.repo, self.clock, fetcher=fetcher, recheck=recheck)
+            if self.stop.is_set():
+                break
+            result = poll_forum(self.config, forum, self.repo, self.clock, fetcher=fetcher, recheck=recheck,
+                                stop=self.stop)
             logger.info("poll {}", result.summary())
             results.append(result)
         return results

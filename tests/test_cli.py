@@ -8,9 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import pytest
 
 from tests.conftest import real_dir
 from tests.helpers import ROOT

@@ -177,3 +177,23 @@ def test_reports_escape_forum_content(world, tmp_path):
     assert "\\<img src=x onerror=alert\\(1\\)\\>\\|\\[x\\]\\(javascript:alert\\(1\\)\\)" in md
     data = json.loads((tmp_path / "out" / "bulletin.json").read_text("utf-8"))
     assert any(a["title"] == victim.subject for a in data["appendix"])
+
+
+def test_a_stop_request_ends_the_poll_after_the_current_write_and_the_next_poll_resumes(world):
+    scenario, forum, svc = world
+    original = svc.repo.store_posts_idempotent
+
+    def store_then_stop(*args, **kwargs):
+        result = original(*args, **kwargs)
+        if svc.repo.counts()["posts"] >= 100:
+            svc.stop.set()  # as SIGTERM does in the daemon
+        return result
+    svc.repo.store_posts_idempotent = store_then_stop
+    [first] = svc.poll()
+    assert first.status == "interrupted" and 100 <= svc.repo.counts()["posts"] < 560
+    svc.stop.clear()
+    svc.repo.store_posts_idempotent = original
+    [second] = svc.poll()
+    assert second.status == "ok"
+    b = svc.bulletin(Q1)
+    assert (b.received, b.answered_in_time, b.not_in_time) == (95, 39, 56)  # nothing lost, nothing doubled

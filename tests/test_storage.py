@@ -44,7 +44,7 @@ def test_migrations_create_the_schema_and_are_idempotent(db_url):
     upgrade(engine)
     tables = set(inspect(engine).get_table_names())
     assert {"forums", "threads", "posts", "post_revisions", "response_cases", "case_events",
-            "poll_runs", "thread_counts", "alembic_version"} <= tables
+            "poll_runs", "thread_counts", "board_state", "alembic_version"} <= tables
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"

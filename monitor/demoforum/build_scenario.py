@@ -238,7 +238,7 @@ def _noise(b: _Builder) -> None:
                  answer_at=posted + timedelta(days=1 + i), answer_uid=UNITS[unit][0])
     for i in range(3):  # April 2011: after the demo clock
         b.thread(2, f"{PLACES[i]}{UNITS['urban'][4][i]}的问题", at(2011, 4, 2 + i, 10, 0, 0), UNITS["urban"][2])
-    for i, subject in enumerate(CHATTER):  # watched board: nothing assigns these, they do not count
+    for subject in CHATTER:  # watched board: nothing assigns these, they do not count
         b.thread(3, subject, b.moment(START, END - timedelta(days=1)), cheers=b.rnd.randint(1, 6))
     gone = b.thread(2, "重复发帖：路灯不亮", at(2011, 3, 10, 20, 0, 0), UNITS["urban"][2])
     gone.deleted_at = at(2011, 3, 11, 9, 0, 0)
