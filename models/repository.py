@@ -375,6 +375,10 @@ class Repository:
                 PostRecord.unit_id.is_not(None), PostRecord.posted_at >= start, PostRecord.posted_at < end)
                 .group_by(PostRecord.unit_id)).all())
 
+    def case_states(self) -> dict[str, int]:
+        with self.session("counting cases") as s:
+            return dict(s.execute(select(ResponseCase.state, func.count()).group_by(ResponseCase.state)).all())
+
     def counts(self) -> dict[str, int]:
         with self.session("counting rows") as s:
             return {"threads": s.scalar(select(func.count()).select_from(ThreadRecord)),

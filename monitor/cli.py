@@ -149,6 +149,28 @@ def bulletin(period: str = typer.Option(..., "--period", help="2011Q1, 2011-03, 
     typer.echo(f"written: {', '.join(str(p) for p in paths)}", err=True)
 
 
+@app.command()
+def status(config: str = ConfigOpt) -> None:
+    """Show each forum's last poll, what is stored, and the response cases by state."""
+    cfg = _config(config)
+    svc = _service(cfg)
+    runs = {r.forum_id: r for r in svc.repo.last_poll_runs()}
+    tz = ZoneInfo(cfg.timezone)
+    for f in cfg.forums:
+        r = runs.get(f.id)
+        if r is None:
+            typer.echo(f"{f.id}: never polled")
+            continue
+        when = (r.finished_at or r.started_at).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        typer.echo(f"{f.id}: last poll {when} {r.status}, {r.requests} requests, {r.posts_new} new posts"
+                   + (f" — {r.error}" if r.error else ""))
+    counts = svc.repo.counts()
+    states = svc.repo.case_states()
+    typer.echo(f"stored: {counts['threads']} threads, {counts['posts']} posts; cases: "
+               + (", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "none"))
+    svc.close()
+
+
 @config_app.command("check")
 def config_check(config: str = ConfigOpt) -> None:
     """Validate config.yaml and say what it configures."""

@@ -102,7 +102,8 @@ def test_daemon_polls_the_served_demo_forum_and_stops_cleanly_on_sigterm(tmp_pat
     cfg = tmp_path / "config.yaml"
     db = tmp_path / "live.sqlite3"
     cfg.write_text((ROOT / "config.yaml").read_text("utf-8").replace("127.0.0.1:8089", f"127.0.0.1:{port}")
-                   .replace("out_dir: reports", f"out_dir: {tmp_path / 'reports'}"), "utf-8")
+                   .replace("out_dir: reports", f"out_dir: {tmp_path / 'reports'}")
+                   .replace("rate_limit: 5 ", "rate_limit: 0 "), "utf-8")
     forum = subprocess.Popen([*EXE, "demo", "--serve", "--port", str(port)], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     daemon = None
@@ -125,6 +126,8 @@ def test_daemon_polls_the_served_demo_forum_and_stops_cleanly_on_sigterm(tmp_pat
         out, err = daemon.communicate(timeout=60)
         assert daemon.returncode == 0, err
         assert "stopped cleanly" in err
+        status = run("status", "-c", str(cfg), env={"SPOKESWATCH_DATABASE": f"sqlite:///{db}"})
+        assert status.returncode == 0 and "demo: last poll" in status.stdout and " ok, " in status.stdout
         with sqlite3.connect(db) as c:
             assert c.execute("select status from poll_runs").fetchone()[0] == "ok"
             assert c.execute("select count(*) from posts").fetchone()[0] > 500
