@@ -146,7 +146,7 @@ class ForumPoller:
             ids = self.repo.upsert_thread_rows(self.forum.id, fid, changed, page.server_now) if changed else {}
             for row in changed:
                 self._check_stop()
-                self._read_thread(ids[row.tid], row.tid, known.get(row.tid), row.replies, result)
+                self._read_thread(ids[row.tid], row.tid, known.get(row.tid), result)
             if not parsed.complete:
                 return  # a cut-off list page: the walk stays unfinished and is redone next time
             stale_row = any(not r.sticky and r not in changed for r in parsed.threads)
@@ -159,17 +159,17 @@ class ForumPoller:
         if self.stop is not None and self.stop.is_set():
             raise PollInterrupted
 
-    def _first_page_to_read(self, known: KnownThread | None, replies: int | None) -> int:
+    def _first_page_to_read(self, known: KnownThread | None) -> int:
         """The first page that can hold posts we have not stored yet."""
         if known is None or not known.read_pages:
             return 1
         # a guess too high is harmless: Discuz! serves its last page for a page past the end
         return max(1, math.ceil((known.max_floor + 1) / self.ppp))
 
-    def _read_thread(self, thread_id: int, tid: int, known: KnownThread | None, replies: int | None,
-                     result: PollResult, full: bool = False) -> None:
+    def _read_thread(self, thread_id: int, tid: int, known: KnownThread | None, result: PollResult,
+                     full: bool = False) -> None:
         """Read a thread from the first page that can hold new posts (all pages when ``full``)."""
-        start = 1 if full else self._first_page_to_read(known, replies)
+        start = 1 if full else self._first_page_to_read(known)
         url: str | None = self.engine.thread_url(self.site, tid, start)
         seen: set[int] = set()
         last_page, read_at = start, self.clock()
@@ -211,7 +211,7 @@ class ForumPoller:
         cutoff = self.clock() - timedelta(minutes=self.forum.recheck_interval_minutes)
         for thread_id, tid in self.repo.threads_to_recheck(self.forum.id, cutoff):
             self._check_stop()
-            self._read_thread(thread_id, tid, None, None, result, full=True)
+            self._read_thread(thread_id, tid, None, result, full=True)
 
 
 def poll_forum(config: Config, forum: Forum, repo: Repository, clock: Clock = utcnow,
