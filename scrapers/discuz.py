@@ -9,15 +9,11 @@ See ``shared/fixtures/real/NOTES_discuz_x_markup.md`` for the markup.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-import lxml.html
-from lxml import etree
-from lxml.etree import ParserError
-
 from scrapers.errors import ParseError
+from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
 from scrapers.records import (ParsedPage, Post, PromptPage, Site, ThreadListPage,
                               ThreadPage, ThreadRow)
 from scrapers.timeparse import parse_forum_time
@@ -26,7 +22,6 @@ NAME = "discuz"
 
 _UID = re.compile(r"(?:[?&]uid=|space-uid-)(\d+)")
 _TYPEID = re.compile(r"typeid=(\d+)")
-_INT = re.compile(r"\d+")
 _REWRITTEN_LIST = re.compile(r"forum-(\d+)-(\d+)\.html")
 _REWRITTEN_THREAD = re.compile(r"thread-(\d+)-(\d+)-\d+\.html")
 _NOT_FOUND = ("不存在", "已被删除", "正在被审核", "没有找到")
@@ -58,95 +53,46 @@ def page_number(url: str) -> int:
 
 # ---- helpers ------------------------------------------------------------
 
-def _doc(page_text: str, url: str) -> lxml.html.HtmlElement:
-    text = re.sub(r"^\s*<\?xml[^>]*>", "", page_text)
-    try:
-        return lxml.html.document_fromstring(text)
-    except (ParserError, ValueError) as exc:
-        raise ParseError(url, f"not an HTML page ({exc})") from None
-
-
-def _base(doc: lxml.html.HtmlElement, url: str) -> str:
-    """The URL relative links resolve against: <base href> when on the same host."""
-    base = doc.find(".//head/base")
-    href = base.get("href") if base is not None else None
-    if href:
-        joined = urljoin(url, href)
-        if urlsplit(joined).netloc == urlsplit(url).netloc:
-            return joined
-    return url
-
-
-def _text(el) -> str:
-    return " ".join(el.text_content().replace("\xa0", " ").split()) if el is not None else ""
-
-
-@lru_cache(maxsize=128)
-def _xp(expr: str) -> etree.XPath:
-    """Compiled XPath, once per expression ($name variables instead of formatted strings)."""
-    return etree.XPath(expr)
-
-
-def _all(el, expr: str, **variables) -> list:
-    return _xp(expr)(el, **variables)
-
-
-def _first(el, expr: str, **variables):
-    found = _xp(expr)(el, **variables)
-    return found[0] if found else None
-
-
-def _int(text: str | None) -> int | None:
-    m = _INT.search(text or "")
-    return int(m.group()) if m else None
-
-
-def _uid(href: str | None) -> int | None:
+def uid_in(href: str | None) -> int | None:
+    """The uid in a space link (home.php?mod=space&uid=N or space-uid-N.html)."""
     m = _UID.search(href or "")
     return int(m.group(1)) if m else None
 
 
-def _time_of(el, server_now, tz):
+def time_of(el, server_now, tz):
     """A time element: the innermost span[@title] wins, else the text."""
     if el is None:
         return None
-    titled = _all(el, ".//span[@title]")
+    titled = xall(el, ".//span[@title]")
     title = titled[-1].get("title") if titled else None
-    return parse_forum_time(_text(el), title, server_now, tz)
+    return parse_forum_time(text_of(el), title, server_now, tz)
 
 
-def _pager(doc, base: str) -> tuple[int, int | None, str | None]:
-    pg = _first(doc, "//div[@class='pg']")
+def pager(doc, base: str) -> tuple[int, int | None, str | None]:
+    """(current page, total pages, next page URL) from div.pg."""
+    pg = xfirst(doc, "//div[@class='pg']")
     if pg is None:
         return 1, 1, None
-    current = _int(_text(_first(pg, "./strong"))) or 1
-    total_el = _first(pg, ".//span[starts-with(@title,'共')]")
-    total = _int(total_el.get("title")) if total_el is not None else None
+    current = first_int(text_of(xfirst(pg, "./strong"))) or 1
+    total_el = xfirst(pg, ".//span[starts-with(@title,'共')]")
+    total = first_int(total_el.get("title")) if total_el is not None else None
     if total is None:
-        numbers = [_int(_text(a)) for a in _all(pg, "./a|./strong")]
+        numbers = [first_int(text_of(a)) for a in xall(pg, "./a|./strong")]
         total = max([n for n in numbers if n] or [current])
-    nxt = _first(pg, "./a[contains(concat(' ',@class,' '),' nxt ')]")
+    nxt = xfirst(pg, "./a[contains(concat(' ',@class,' '),' nxt ')]")
     return current, total, urljoin(base, nxt.get("href")) if nxt is not None else None
-
-
-def _complete(text: str, warnings: list[str]) -> bool:
-    """A whole page ends with </html>; one cut off in transfer does not."""
-    if "</html" in text[-4096:].lower():
-        return True
-    warnings.append("page looks truncated (no closing </html>): it will be read again")
-    return False
 
 
 def detect_prompt(doc) -> PromptPage | None:
     """Discuz!'s message page (div#messagetext): deleted thread, login wall, …"""
-    box = _first(doc, "//div[@id='messagetext']|//div[@class='jump_c']")
+    box = xfirst(doc, "//div[@id='messagetext']|//div[@class='jump_c']")
     if box is None:
         return None
-    p = _first(box, "./p")
-    message = _text(p if p is not None else box)
+    p = xfirst(box, "./p")
+    message = text_of(p if p is not None else box)
     if any(k in message for k in _NOT_FOUND):
         reason = "not_found"
-    elif any(k in message for k in _LOGIN) or _first(doc, "//div[@id='messagelogin']") is not None:
+    elif any(k in message for k in _LOGIN) or xfirst(doc, "//div[@id='messagelogin']") is not None:
         reason = "login_required"
     else:
         reason = "other"
@@ -157,30 +103,30 @@ def detect_prompt(doc) -> PromptPage | None:
 
 def _thread_row(tbody, base: str, site: Site, server_now, tz: ZoneInfo) -> ThreadRow:
     tid = int(tbody.get("id").rsplit("_", 1)[1])
-    link = _first(tbody, ".//a[contains(concat(' ',@class,' '),' xst ')]")
-    cat = _first(tbody, ".//th//em/a[contains(@href,'typeid=')]")
-    bys = _all(tbody, ".//td[contains(concat(' ',@class,' '),' by ')]")
-    author_link = _first(bys[0], "./cite/a") if bys else None
-    posted = _time_of(_first(bys[0], "./em"), server_now, tz) if bys else None
-    last_link = _first(bys[1], "./cite/a") if len(bys) > 1 else None
-    last = _time_of(_first(bys[1], "./em"), server_now, tz) if len(bys) > 1 else None
-    num = _first(tbody, ".//td[@class='num']")
-    replies = _int(_text(_first(num, "./a"))) if num is not None else None
-    views = _int(_text(_first(num, "./em"))) if num is not None else None
+    link = xfirst(tbody, ".//a[contains(concat(' ',@class,' '),' xst ')]")
+    cat = xfirst(tbody, ".//th//em/a[contains(@href,'typeid=')]")
+    bys = xall(tbody, ".//td[contains(concat(' ',@class,' '),' by ')]")
+    author_link = xfirst(bys[0], "./cite/a") if bys else None
+    posted = time_of(xfirst(bys[0], "./em"), server_now, tz) if bys else None
+    last_link = xfirst(bys[1], "./cite/a") if len(bys) > 1 else None
+    last = time_of(xfirst(bys[1], "./em"), server_now, tz) if len(bys) > 1 else None
+    num = xfirst(tbody, ".//td[@class='num']")
+    replies = first_int(text_of(xfirst(num, "./a"))) if num is not None else None
+    views = first_int(text_of(xfirst(num, "./em"))) if num is not None else None
     return ThreadRow(
         tid=tid,
-        title=_text(link),
+        title=text_of(link),
         url=thread_url(site, tid),
-        author=_text(author_link) if author_link is not None else (_text(_first(bys[0], "./cite")) or None) if bys else None,
-        author_uid=_uid(author_link.get("href")) if author_link is not None else None,
+        author=text_of(author_link) if author_link is not None else (text_of(xfirst(bys[0], "./cite")) or None) if bys else None,
+        author_uid=uid_in(author_link.get("href")) if author_link is not None else None,
         posted_at=posted.at if posted else None,
         posted_precision=posted.precision if posted else 0,
         replies=replies,
         views=views,
         last_post_at=last.at if last else None,
         last_post_precision=last.precision if last else 0,
-        last_poster=_text(last_link) if last_link is not None else None,
-        category=_text(cat) if cat is not None else None,
+        last_poster=text_of(last_link) if last_link is not None else None,
+        category=text_of(cat) if cat is not None else None,
         category_id=int(_TYPEID.search(cat.get("href")).group(1)) if cat is not None else None,
         sticky=tbody.get("id").startswith("stickthread_"),
     )
@@ -192,65 +138,49 @@ def parse_thread_list(page, site: Site) -> ThreadListPage | PromptPage:
 
 
 def _thread_list(doc, page, site: Site) -> ThreadListPage:
-    table = _first(doc, "//table[@id='threadlisttableid']")
-    base, tz = _base(doc, page.url), ZoneInfo(site.timezone)
+    table = xfirst(doc, "//table[@id='threadlisttableid']")
+    base, tz = base_of(doc, page.url), ZoneInfo(site.timezone)
     rows, warnings = [], []
-    for tbody in _all(doc, "//tbody[starts-with(@id,'normalthread_') or starts-with(@id,'stickthread_')]"):
+    for tbody in xall(doc, "//tbody[starts-with(@id,'normalthread_') or starts-with(@id,'stickthread_')]"):
         try:
             rows.append(_thread_row(tbody, base, site, page.server_now, tz))
         except (ValueError, AttributeError, IndexError) as exc:
             warnings.append(f"skipped row {tbody.get('id')}: {exc}")
     summary = table.get("summary", "") if table is not None else ""
-    fid = _int(summary) if summary.startswith("forum_") else _int(parse_qs(urlsplit(page.url).query).get("fid", [""])[0])
-    current, total, nxt = _pager(doc, base)
+    fid = first_int(summary) if summary.startswith("forum_") else first_int(parse_qs(urlsplit(page.url).query).get("fid", [""])[0])
+    current, total, nxt = pager(doc, base)
     for row in rows:
         if row.posted_at is None or row.author is None:
             warnings.append(f"thread {row.tid}: author or post time not found")
-    complete = _complete(page.text, warnings)
+    complete = page_complete(page.text, warnings)
     return ThreadListPage(fid=fid, threads=rows, page=current, total_pages=total,
                           next_page=nxt, warnings=warnings, complete=complete)
 
 
 # ---- thread -------------------------------------------------------------
 
-def _floor(label: str, site: Site) -> int | None:
+def floor_of(label: str, site: Site) -> int | None:
     if label in site.floor_labels:
         return site.floor_labels.index(label) + 1
-    return _int(label)
-
-
-_BLOCK_TAGS = {"br", "p", "div", "li", "tr", "blockquote"}
-
-
-def _body(td) -> tuple[str, str | None]:
-    """Post text with line breaks kept, and the edit note (i.pstatus) apart."""
-    note_el = _first(td, ".//i[@class='pstatus']")
-    parts = [td.text or ""]
-    for el in td.iterdescendants():
-        if el.tag in _BLOCK_TAGS:
-            parts.append("\n")
-        if el is not note_el and el.tag not in ("script", "style") and el.getparent() is not note_el:
-            parts.append(el.text or "")
-        parts.append(el.tail or "")
-    lines = (" ".join(line.replace("\xa0", " ").split()) for line in "".join(parts).splitlines())
-    return "\n".join(line for line in lines if line), (_text(note_el) or None)
+    return first_int(label)
 
 
 def _post(table, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
     pid = int(table.get("id")[3:])
-    author_link = _first(table, ".//td[contains(@class,'pls')]//div[@class='authi']/a")
-    author = _text(author_link) if author_link is not None else (
-        _text(_first(table, ".//td[contains(@class,'pls')]//div[@class='authi']")) or None)
-    floor_el = _first(table, ".//a[@id=$id]", id=f"postnum{pid}")
-    floor = _floor(_text(floor_el), site) if floor_el is not None else position
-    posted = _time_of(_first(table, ".//em[@id=$id]", id=f"authorposton{pid}"), server_now, tz)
-    td = _first(table, ".//td[@id=$id]", id=f"postmessage_{pid}")
+    author_link = xfirst(table, ".//td[contains(@class,'pls')]//div[@class='authi']/a")
+    author = text_of(author_link) if author_link is not None else (
+        text_of(xfirst(table, ".//td[contains(@class,'pls')]//div[@class='authi']")) or None)
+    floor_el = xfirst(table, ".//a[@id=$id]", id=f"postnum{pid}")
+    floor = floor_of(text_of(floor_el), site) if floor_el is not None else position
+    posted = time_of(xfirst(table, ".//em[@id=$id]", id=f"authorposton{pid}"), server_now, tz)
+    td = xfirst(table, ".//td[@id=$id]", id=f"postmessage_{pid}")
     if td is None:  # locked or banned-author posts have no message cell
-        body, note = _text(_first(table, ".//div[@class='pcb']")), None
+        body, note = text_of(xfirst(table, ".//div[@class='pcb']")), None
     else:
-        body, note = _body(td)
+        note_el = xfirst(td, ".//i[@class='pstatus']")
+        body, note = body_text(td, skip=note_el), (text_of(note_el) or None)
     return Post(pid=pid, floor=floor, author=author,
-                author_uid=_uid(author_link.get("href")) if author_link is not None else None,
+                author_uid=uid_in(author_link.get("href")) if author_link is not None else None,
                 posted_at=posted.at if posted else None,
                 posted_precision=posted.precision if posted else 0,
                 body=body, edit_note=note)
@@ -262,11 +192,11 @@ def parse_thread(page, site: Site) -> ThreadPage | PromptPage:
 
 
 def _thread(doc, page, site: Site) -> ThreadPage:
-    postlist = _first(doc, "//div[@id='postlist']")
-    base, tz = _base(doc, page.url), ZoneInfo(site.timezone)
+    postlist = xfirst(doc, "//div[@id='postlist']")
+    base, tz = base_of(doc, page.url), ZoneInfo(site.timezone)
     posts, warnings = [], []
-    current, total, nxt = _pager(doc, base)
-    for i, table in enumerate(_all(postlist, "./div[starts-with(@id,'post_')]/table[starts-with(@id,'pid')]")):
+    current, total, nxt = pager(doc, base)
+    for i, table in enumerate(xall(postlist, "./div[starts-with(@id,'post_')]/table[starts-with(@id,'pid')]")):
         try:
             posts.append(_post(table, site, page.server_now, tz, i + 1))
         except (ValueError, AttributeError) as exc:
@@ -274,17 +204,17 @@ def _thread(doc, page, site: Site) -> ThreadPage:
     for p in posts:
         if p.posted_at is None:
             warnings.append(f"post {p.pid}: post time not found")
-    counts = [_int(_text(s)) for s in _all(postlist, ".//td[contains(@class,'pls')]/div[contains(@class,'hm')]/span[@class='xi1']")]
-    subject = _first(doc, "//span[@id='thread_subject']")
-    cat = _first(doc, "//h1[contains(@class,'ts')]/a[contains(@href,'typeid=')]")
-    tid = _int(parse_qs(urlsplit(page.url).query).get("tid", [""])[0])
+    counts = [first_int(text_of(s)) for s in xall(postlist, ".//td[contains(@class,'pls')]/div[contains(@class,'hm')]/span[@class='xi1']")]
+    subject = xfirst(doc, "//span[@id='thread_subject']")
+    cat = xfirst(doc, "//h1[contains(@class,'ts')]/a[contains(@href,'typeid=')]")
+    tid = first_int(parse_qs(urlsplit(page.url).query).get("tid", [""])[0])
     if tid is None:
         m = _REWRITTEN_THREAD.search(page.url)
         tid = int(m.group(1)) if m else None
-    complete = _complete(page.text, warnings)
+    complete = page_complete(page.text, warnings)
     return ThreadPage(
-        tid=tid, title=_text(subject) or None, complete=complete,
-        category=_text(cat).strip("[]") if cat is not None else None,
+        tid=tid, title=text_of(subject) or None, complete=complete,
+        category=text_of(cat).strip("[]") if cat is not None else None,
         views=counts[0] if len(counts) > 0 else None,
         replies=counts[1] if len(counts) > 1 else None,
         posts=posts, page=current, total_pages=total, next_page=nxt, warnings=warnings)
@@ -302,13 +232,13 @@ _KINDS = {"thread": ("//div[@id='postlist']", _thread, "no post list (div#postli
 
 def _parse(page, site: Site, want: str | None) -> ParsedPage:
     """Parse the page once: a prompt page wins, then the kind wanted (or whichever it is)."""
-    doc = _doc(page.text, page.url)
+    doc = html_doc(page.text, page.url)
     prompt = detect_prompt(doc)
     if prompt:
         return prompt
     for kind in ([want] if want else list(_KINDS)):
         marker, build, _ = _KINDS[kind]
-        if _first(doc, marker) is not None:
+        if xfirst(doc, marker) is not None:
             return build(doc, page, site)
     if want:
         raise ParseError(page.url, f"{_KINDS[want][2]} on this page; is it a Discuz! X {want.replace('_', ' ')} page?")
