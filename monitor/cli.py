@@ -191,7 +191,7 @@ def db_upgrade(config: str = ConfigOpt) -> None:
 
 @app.command()
 def probe(target: str = typer.Argument(..., help="a page URL, or a saved page file"),
-          engine: str = typer.Option("discuz", help="forum engine"),
+          engine: str = typer.Option("auto", help="forum engine: auto, discuz, discuz-touch, discuz-api"),
           as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
           now: Optional[str] = typer.Option(None, help="for a file: the server time relative times count from"),
           base_url: Optional[str] = typer.Option(None, help="for a file: the forum's base URL"),

@@ -7,7 +7,7 @@ from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from monitor.errors import SpokeswatchError
-from scrapers import get_engine
+from scrapers import detect_engine, get_engine
 from scrapers.errors import ScraperError
 from scrapers.fetch import Fetcher
 from scrapers.records import Page, PromptPage, Site, ThreadListPage
@@ -37,13 +37,22 @@ def _load(target: str, now: datetime | None, base_url: str | None) -> tuple[Page
 
 def probe_target(target: str, engine: str, now: datetime | None, base_url: str | None,
                  tz_name: str = "Asia/Shanghai") -> dict:
-    """Fetch or read one page and parse it; return the JSON-ready result."""
+    """Fetch or read one page and parse it; return the JSON-ready result.
+
+    ``engine`` "auto" picks the engine the page names (Discuz!'s generator meta, the
+    mobile API's JSON envelope, touch markup), else the desktop Discuz! engine."""
+    try:
+        page, base, warnings = _load(target, now, base_url)
+    except ScraperError as exc:
+        raise SpokeswatchError(str(exc)) from None
+    if engine == "auto":
+        engine = detect_engine(page.body) or "discuz"
+        warnings.insert(0, f"engine detected: {engine}")
     try:
         module = get_engine(engine)
     except KeyError as exc:
         raise SpokeswatchError(exc.args[0]) from None
     try:
-        page, base, warnings = _load(target, now, base_url)
         parsed = module.parse_page(page, Site(base, tz_name))
     except ScraperError as exc:
         raise SpokeswatchError(str(exc)) from None

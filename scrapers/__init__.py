@@ -7,11 +7,28 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from scrapers import discuz
+from scrapers import discuz, discuz_api, discuz_touch
 
 ENGINES: dict[str, ModuleType] = {
     "discuz": discuz,
+    "discuz-touch": discuz_touch,
+    "discuz-api": discuz_api,
 }
+
+
+_DESKTOP_MARKERS = (b'id="postlist"', b'id="threadlist"', b'id="messagetext"', b'id="hd"')
+
+
+def detect_engine(body: bytes) -> str | None:
+    """Name the engine a page comes from, when it says so (generator meta, API envelope)."""
+    head = body[:8192].lstrip(b"\xef\xbb\xbf \r\n\t")
+    if head.startswith(b"{") and b'"Variables"' in body[:65536]:
+        return "discuz-api"
+    lowered = head.lower()
+    if b"discuz!" not in lowered and b"discuz_uid" not in lowered:
+        return None
+    touch = b"static/image/mobile" in body or b"mobile=2" in body
+    return "discuz-touch" if touch and not any(m in body for m in _DESKTOP_MARKERS) else "discuz"
 
 
 def get_engine(name: str) -> ModuleType:

@@ -197,3 +197,20 @@ def test_a_stop_request_ends_the_poll_after_the_current_write_and_the_next_poll_
     assert second.status == "ok"
     b = svc.bulletin(Q1)
     assert (b.received, b.answered_in_time, b.not_in_time) == (95, 39, 56)  # nothing lost, nothing doubled
+
+
+def test_the_mobile_api_way_in_gives_the_same_quarter(tmp_path):
+    """Polling the demo forum's mobile API v4 (exact unix times) yields the same bulletin."""
+    forum = start_forum()
+    try:
+        cfg = config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine="discuz-api")
+        svc = Service(cfg, clock=forum.clock.now)
+        [r] = svc.poll()
+        assert r.status == "ok", r.warnings[:3]
+        assert all("/api/mobile/index.php" in q for q in forum.requests)
+        b = svc.bulletin(Q1)
+        svc.close()
+    finally:
+        forum.stop()
+    assert (b.received, b.answered_in_time, b.answered_late, b.unanswered) == (95, 39, 20, 36)
+    assert b.proactive["by_unit"] == {"市旅游局": 2, "市供水公司": 2, "市出租办": 1}

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from loguru import logger
 
 from monitor.demoforum.render import render_board, render_index, render_prompt, render_thread
+from monitor.demoforum.render_api import api_board, api_thread
 from monitor.demoforum.scenario import Scenario
 
 _LIST = re.compile(r"^/forum-(\d+)-(\d+)\.html$")
@@ -104,9 +105,20 @@ class DemoForum:
             if visible is None:
                 return 404, render_prompt(s, NOT_FOUND, base)
             return 200, render_thread(s, visible, page, now, base)
+        if parts.path == "/api/mobile/index.php":
+            return self._respond_api(q, page, now)
         if parts.path in ("/", "/forum.php", "/index.php"):
             return 200, render_index(s, now, base)
         return 404, render_prompt(s, "抱歉，您访问的页面不存在", base)
+
+    def _respond_api(self, q: dict, page: int, now) -> tuple[int, str]:
+        s = self.scenario
+        if q.get("module") == "forumdisplay" and int(q.get("fid", "0") or 0) in s.boards:
+            return 200, api_board(s, int(q["fid"]), page, now)
+        if q.get("module") == "viewthread":
+            thread = s.thread(int(q.get("tid", "0") or 0))
+            return 200, api_thread(s, s.visible(thread, now) if thread else None, page, now)
+        return 404, '{"Version":"4","Message":{"messageval":"module_not_exists","messagestr":"module_not_exists"}}'
 
     def _handler_class(self):
         forum = self
@@ -129,8 +141,9 @@ class DemoForum:
                 except Exception:  # noqa: BLE001 - a demo bug must not kill the server
                     logger.exception("demo forum failed on {}", self.path)
                     status, html = 500, "<html><body>demo forum error</body></html>"
+                ctype = "application/json" if html.startswith("{") else "text/html"
                 self._send(status, html.encode(forum.encoding, errors="xmlcharrefreplace"),
-                           f"text/html; charset={forum.encoding}")
+                           f"{ctype}; charset={forum.encoding}")
 
             def _send(self, status: int, body: bytes, ctype: str) -> None:
                 self.send_response(status)
