@@ -199,15 +199,18 @@ def test_a_stop_request_ends_the_poll_after_the_current_write_and_the_next_poll_
     assert (b.received, b.answered_in_time, b.not_in_time) == (95, 39, 56)  # nothing lost, nothing doubled
 
 
-def test_the_mobile_api_way_in_gives_the_same_quarter(tmp_path):
-    """Polling the demo forum's mobile API v4 (exact unix times) yields the same bulletin."""
+@pytest.mark.parametrize("engine,marker", [("discuz-api", "/api/mobile/index.php"), ("discuz-touch", "mobile=2")])
+def test_every_discuz_way_in_gives_the_same_quarter(tmp_path, engine, marker):
+    """Polling the demo forum's touch pages or its mobile API over HTTP yields the same bulletin."""
     forum = start_forum()
     try:
-        cfg = config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine="discuz-api")
+        cfg = config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine=engine)
         svc = Service(cfg, clock=forum.clock.now)
         [r] = svc.poll()
         assert r.status == "ok", r.warnings[:3]
-        assert all("/api/mobile/index.php" in q for q in forum.requests)
+        assert all(marker in q for q in forum.requests)
+        [steady] = svc.poll()
+        assert steady.requests == 3 and steady.threads_fetched == 0
         b = svc.bulletin(Q1)
         svc.close()
     finally:

@@ -56,12 +56,18 @@ def dgmdate(ts: datetime, now: datetime, scenario: Scenario, title_fmt: str) -> 
     return Markup(f'<span title="{escape(absolute)}">{text}</span>')
 
 
+def plain(markup: Markup) -> Markup:
+    """dgmdate's text without its title span, as touch pages and the API show it (IN_MOBILE)."""
+    text = str(markup)
+    return Markup(text.split(">", 1)[1].rsplit("<", 1)[0]) if text.startswith("<span") else markup
+
+
 def _pager(base: str, page: int, pages: int) -> dict:
     return {"page": page, "pages": pages, "base": base,
             "numbers": list(range(max(1, page - 4), min(pages, page + 5) + 1))}
 
 
-def render_board(s: Scenario, fid: int, page: int, now: datetime, base_url: str) -> str:
+def render_board(s: Scenario, fid: int, page: int, now: datetime, base_url: str, touch: bool = False) -> str:
     threads = s.board_threads(fid, now)
     pages = max(1, math.ceil(len(threads) / s.threads_per_page))
     page = min(max(page, 1), pages)
@@ -69,7 +75,7 @@ def render_board(s: Scenario, fid: int, page: int, now: datetime, base_url: str)
     if page > 1:
         rows = [v for v in rows if not v.thread.sticky]
     board = s.boards[fid]
-    return _env.get_template("forumdisplay.html").render(
+    return _env.get_template("touch_forumdisplay.html" if touch else "forumdisplay.html").render(
         s=s, fid=fid, board=board, rows=[_row(s, v, now) for v in rows], base_url=base_url, now=now,
         footer_time=_abs(now.astimezone(s.tz), "dt"),
         pager=_pager(f"forum.php?mod=forumdisplay&fid={fid}", page, pages))
@@ -78,7 +84,8 @@ def render_board(s: Scenario, fid: int, page: int, now: datetime, base_url: str)
 def _row(s: Scenario, v: VisibleThread, now: datetime) -> dict:
     first, last = v.posts[0], v.last_post
     return {"t": v.thread, "author_uid": first.uid, "author": s.users[first.uid],
-            "posted": dgmdate(first.at, now, s, "d"), "today": first.at.astimezone(s.tz).date() == now.astimezone(s.tz).date(),
+            "posted": dgmdate(first.at, now, s, "d"), "posted_plain": plain(dgmdate(first.at, now, s, "d")),
+            "today": first.at.astimezone(s.tz).date() == now.astimezone(s.tz).date(),
             "replies": len(v.posts) - 1, "views": v.views, "last_poster": s.users[last.uid],
             "last_posted": dgmdate(last.at, now, s, "dt"),
             "type": s.boards[v.thread.fid]["types"].get(v.thread.typeid)}
@@ -88,17 +95,19 @@ def _post_view(s: Scenario, p: DemoPost, floor: int, now: datetime) -> dict:
     edited = p.edited_at is not None and p.edited_at <= now
     body = p.edited_body if edited and p.edited_body is not None else p.body
     note = f"本帖最后由 {s.users[p.uid]} 于 {_abs(p.edited_at.astimezone(s.tz), 'dt')} 编辑" if edited else None
-    return {"p": p, "floor": floor, "author": s.users[p.uid], "posted": dgmdate(p.at, now, s, "dts"),
+    posted = dgmdate(p.at, now, s, "dts")
+    return {"p": p, "floor": floor, "author": s.users[p.uid], "posted": posted, "posted_plain": plain(posted),
             "lines": body.split("\n"), "note": note}
 
 
-def render_thread(s: Scenario, v: VisibleThread, page: int, now: datetime, base_url: str) -> str:
+def render_thread(s: Scenario, v: VisibleThread, page: int, now: datetime, base_url: str,
+                  touch: bool = False) -> str:
     pages = max(1, math.ceil(len(v.posts) / s.posts_per_page))
     page = min(max(page, 1), pages)
     start = (page - 1) * s.posts_per_page
     posts = [_post_view(s, p, start + i + 1, now) for i, p in enumerate(v.posts[start:start + s.posts_per_page])]
     labels = ["楼主", "沙发", "板凳", "地板"]
-    return _env.get_template("viewthread.html").render(
+    return _env.get_template("touch_viewthread.html" if touch else "viewthread.html").render(
         s=s, v=v, t=v.thread, board=s.boards[v.thread.fid], posts=posts, labels=labels, base_url=base_url,
         type=s.boards[v.thread.fid]["types"].get(v.thread.typeid), replies=len(v.posts) - 1,
         footer_time=_abs(now.astimezone(s.tz), "dt"),

@@ -7,18 +7,12 @@ from datetime import datetime
 
 from markupsafe import escape
 
-from monitor.demoforum.render import dgmdate
+from monitor.demoforum.render import dgmdate, plain
 from monitor.demoforum.scenario import Scenario, VisibleThread
 
 _ENVELOPE = {"cookiepre": "demo_", "auth": None, "saltkey": "demo", "member_uid": "0", "member_username": "",
              "member_avatar": "", "groupid": "7", "formhash": "00000000", "ismoderator": None, "readaccess": "1",
              "notice": {"newpush": "0", "newpm": "0", "newprompt": "0", "newmypost": "0"}}
-
-
-def _plain(markup) -> str:
-    """dgmdate's display text without tags, as the API's ``dateline`` carries it."""
-    text = str(markup)
-    return text.split(">", 1)[1].rsplit("<", 1)[0] if text.startswith("<span") else text
 
 
 def _answer(variables: dict, message: dict | None = None) -> str:
@@ -39,8 +33,8 @@ def api_board(s: Scenario, fid: int, page: int, now: datetime) -> str:
         "forum_threadlist": [{
             "tid": str(v.tid), "typeid": str(v.thread.typeid), "author": s.users[v.posts[0].uid],
             "authorid": str(v.posts[0].uid), "subject": v.thread.subject,
-            "dbdateline": str(int(v.posts[0].at.timestamp())), "dateline": _plain(dgmdate(v.posts[0].at, now, s, "d")),
-            "dblastpost": str(int(v.last_post.at.timestamp())), "lastpost": _plain(dgmdate(v.last_post.at, now, s, "dt")),
+            "dbdateline": str(int(v.posts[0].at.timestamp())), "dateline": str(plain(dgmdate(v.posts[0].at, now, s, "d"))),
+            "dblastpost": str(int(v.last_post.at.timestamp())), "lastpost": str(plain(dgmdate(v.last_post.at, now, s, "dt"))),
             "lastposter": s.users[v.last_post.uid], "views": str(v.views), "replies": str(len(v.posts) - 1),
             "displayorder": "1" if v.thread.sticky else "0"} for v in rows],
         "threadtypes": {"types": {str(k): name for k, name in board["types"].items()}},
@@ -60,7 +54,7 @@ def api_thread(s: Scenario, v: VisibleThread | None, page: int, now: datetime) -
         body = p.edited_body if edited and p.edited_body is not None else p.body
         posts.append({"pid": str(p.pid), "tid": str(v.tid), "first": "1" if start + i == 0 else "0",
                       "author": s.users[p.uid], "authorid": str(p.uid), "dbdateline": str(int(p.at.timestamp())),
-                      "dateline": _plain(dgmdate(p.at, now, s, "dts")), "number": str(start + i + 1),
+                      "dateline": str(plain(dgmdate(p.at, now, s, "dts"))), "number": str(start + i + 1),
                       "position": str(start + i + 1),
                       "message": "<br />\n".join(str(escape(line)) for line in body.split("\n"))})
     return _answer({

@@ -96,7 +96,7 @@ class DemoForum:
             page = int(m_list.group(2)) if m_list else page
             if fid not in s.boards:
                 return 404, render_prompt(s, "抱歉，指定的版块不存在", base)
-            return 200, render_board(s, fid, page, now, base)
+            return 200, render_board(s, fid, page, now, base, touch=q.get("mobile") == "2")
         if m_thread or (parts.path == "/forum.php" and q.get("mod") == "viewthread"):
             tid = int(m_thread.group(1)) if m_thread else int(q.get("tid", "0") or 0)
             page = int(m_thread.group(2)) if m_thread else page
@@ -104,7 +104,7 @@ class DemoForum:
             visible = s.visible(thread, now) if thread else None
             if visible is None:
                 return 404, render_prompt(s, NOT_FOUND, base)
-            return 200, render_thread(s, visible, page, now, base)
+            return 200, render_thread(s, visible, page, now, base, touch=q.get("mobile") == "2")
         if parts.path == "/api/mobile/index.php":
             return self._respond_api(q, page, now)
         if parts.path in ("/", "/forum.php", "/index.php"):
