@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.tables import (BoardState, CaseEvent, ForumRow, PollRun, PostRecord, PostRevision, ResponseCase,
+from models.tables import (AccountPresence, BoardState, CaseEvent, ForumRow, PollRun, PostRecord, PostRevision, ResponseCase,
                            ThreadCount, ThreadRecord)
 from monitor.errors import StorageError
 from scrapers.records import Post, ThreadRow
@@ -254,6 +254,44 @@ class Repository:
                 s.execute(update(PostRecord).where(PostRecord.id.in_(ids)).values(deleted_at=at))
                 s.execute(update(ThreadRecord).where(ThreadRecord.id == thread_id).values(changed_at=at))
             return len(ids)
+
+    # ---- spokesperson presence ---------------------------------------------
+
+    def presence_checked(self, forum_id: str) -> dict[int, datetime]:
+        """uid → when its profile was last checked, for one forum."""
+        with self.session("reading presence") as s:
+            return dict(s.execute(select(AccountPresence.uid, AccountPresence.checked_at)
+                                  .where(AccountPresence.forum_id == forum_id)).all())
+
+    def save_presence(self, forum_id: str, uid: int, unit_id: str | None, checked_at: datetime, *,
+                      username: str | None = None, last_visit: datetime | None = None,
+                      last_activity: datetime | None = None, last_post: datetime | None = None,
+                      note: str | None = None) -> None:
+        """Record a profile check; a check that learned nothing keeps the earlier times."""
+        with self.session("saving presence") as s:
+            row = s.get(AccountPresence, (forum_id, uid))
+            if row is None:
+                row = AccountPresence(forum_id=forum_id, uid=uid)
+                s.add(row)
+            row.unit_id, row.checked_at, row.note = unit_id, checked_at, note
+            row.username = username or row.username
+            row.last_visit_at = last_visit or row.last_visit_at
+            row.last_activity_at = last_activity or row.last_activity_at
+            row.last_post_at = last_post or row.last_post_at
+
+    def presence(self) -> list[AccountPresence]:
+        with self.session("reading presence") as s:
+            return list(s.scalars(select(AccountPresence)))
+
+    def spokesperson_posts(self, start: datetime, end: datetime) -> list[tuple[str, int | None, str | None, int, datetime | None]]:
+        """(forum, uid, author, posts in [start, end), newest post ever seen) per spokesperson author."""
+        in_period = func.sum(case((and_(PostRecord.posted_at >= start, PostRecord.posted_at < end), 1), else_=0))
+        with self.session("reading spokesperson posts") as s:
+            return [tuple(r) for r in s.execute(
+                select(PostRecord.forum_id, PostRecord.author_uid, PostRecord.author, in_period,
+                       func.max(PostRecord.posted_at))
+                .where(PostRecord.unit_id.is_not(None), PostRecord.deleted_at.is_(None))
+                .group_by(PostRecord.forum_id, PostRecord.author_uid, PostRecord.author))]
 
     # ---- poll runs --------------------------------------------------------
 

@@ -188,6 +188,21 @@ class CaseEvent(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class AccountPresence(Base):
+    """When a spokesperson account was last seen on its forum (profile page), checked daily."""
+
+    __tablename__ = "account_presence"
+    forum_id: Mapped[str] = mapped_column(ForeignKey("forums.id"), primary_key=True)
+    uid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    unit_id: Mapped[str | None] = mapped_column(String(64))
+    username: Mapped[str | None] = mapped_column(String(200))
+    last_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class PollRun(Base):
     """One poll of one forum: what it fetched, stored, and why it failed."""
 

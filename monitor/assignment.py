@@ -40,6 +40,10 @@ class Directory:
         self._names = sorted(names, key=lambda pair: -len(pair[0]))  # longest name first
         self._boards = {(f.id, b.fid): b for f in config.forums for b in f.boards}
 
+    def accounts_on(self, forum_id: str) -> list[tuple[str, int]]:
+        """(unit id, uid) of every spokesperson account on a forum configured with a uid."""
+        return [(unit_id, uid) for (forum, uid), unit_id in self._by_uid.items() if forum == forum_id]
+
     def unit_of_author(self, forum_id: str, uid: int | None, username: str | None) -> str | None:
         """The unit an author speaks for, by uid first, then username."""
         if uid is not None and (forum_id, uid) in self._by_uid:

@@ -71,6 +71,7 @@ class Bulletin:
     response_time: dict
     hot_not_in_time: int
     inactive_units: list[str]
+    spokespersons: list[dict]
     estimated_deadlines: int
     lang: str = "zh"
     notes: list[str] = field(default_factory=list)
@@ -137,6 +138,7 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
         row.median_response_hours = round(statistics.median(hours), 1) if hours else None
         row.spokesperson_posts = activity.get(unit_id, 0) if unit_id else 0
     all_hours = [h for hs in response_hours.values() for h in hs]
+    spokespersons = _spokespersons(config, repo, start, min(end, as_of), as_of, tz)
     units = [r for r in rows.values() if r.unit_id is not None]
     office_row = rows[None]
     unit_dicts = [dict(asdict(r), not_in_time=r.not_in_time) for r in units
@@ -159,7 +161,31 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
             "longest_wait_hours": max((a.waited_hours for a in appendix), default=None)},
         hot_not_in_time=hot_late,
         inactive_units=[r.unit for r in units if r.spokesperson_posts == 0],
-        estimated_deadlines=estimated, lang=lang)
+        spokespersons=spokespersons, estimated_deadlines=estimated, lang=lang)
+
+
+def _spokespersons(config: Config, repo: Repository, start: datetime, end: datetime, as_of: datetime,
+                   tz: ZoneInfo) -> list[dict]:
+    """One row per configured account: posts in the period, last post seen, last visit (profile)."""
+    posts = repo.spokesperson_posts(start, end)
+    presence = {(p.forum_id, p.uid): p for p in repo.presence()}
+    stale = as_of - timedelta(days=config.inactive_after_days)
+    rows = []
+    for unit in config.units:
+        for a in unit.accounts:
+            mine = [p for p in posts if p[0] == a.forum and ((a.uid is not None and p[1] == a.uid)
+                                                              or (a.uid is None and p[2] == a.username))]
+            seen = presence.get((a.forum, a.uid)) if a.uid is not None else None
+            last_post = max((p[4] for p in mine if p[4]), default=None)
+            last_visit = seen.last_visit_at if seen else None
+            in_period = sum(p[3] or 0 for p in mine)
+            rows.append({
+                "unit": unit.name, "forum": a.forum, "account": a.username or (seen.username if seen else None) or str(a.uid),
+                "uid": a.uid, "posts_in_period": in_period,
+                "last_post_seen": _local(last_post, tz) if last_post else None,
+                "last_visit": _local(last_visit, tz) if last_visit else None,
+                "rarely_online": in_period == 0 and (last_visit is None or last_visit < stale)})
+    return rows
 
 
 def _local(dt: datetime, tz: ZoneInfo) -> str:

@@ -153,6 +153,8 @@ class Config(_Model):
     database: str = Field("sqlite:///spokeswatch.sqlite3", description="SQLAlchemy URL; use ${ENV_VAR} for passwords")
     timezone: str = Field("Asia/Shanghai", description="zone of the office: days, periods and digest time")
     check_interval_minutes: float = Field(5, gt=0, description="how often response cases are re-evaluated")
+    inactive_after_days: int = Field(7, ge=1, description=(
+        "a spokesperson with no post in the period and no visit for this many days is listed as rarely online"))
     forums: list[Forum] = Field(min_length=1, description="forums to poll")
     units: list[Unit] = Field(default_factory=list, description="government units")
     rules: Rules = Field(Rules(), description="response-time rules")

@@ -22,12 +22,15 @@ from loguru import logger
 from models.repository import KnownThread, Repository, StoreResult
 from monitor.assignment import Directory
 from monitor.config import Config, Forum
-from scrapers import get_engine
+from scrapers import discuz, get_engine
 from scrapers.errors import FetchError, ParseError, ScraperError
 from scrapers.fetch import Fetcher
 from scrapers.records import PromptPage, Site, ThreadRow
 
 Clock = Callable[[], datetime]
+
+
+PRESENCE_INTERVAL = timedelta(days=1)
 
 
 class PollInterrupted(Exception):
@@ -107,6 +110,7 @@ class ForumPoller:
                 self._poll_board(board.fid, result)
             if recheck:
                 self._recheck(result)
+            self._check_presence(result)
         except ScraperError as exc:
             result.status, result.error = "failed", str(exc)
             logger.error("poll of forum {} failed: {}", self.forum.id, exc)
@@ -205,6 +209,33 @@ class ForumPoller:
         if full:
             result.add(StoreResult(deleted=self.repo.mark_missing_posts_deleted(thread_id, seen, read_at)))
         self.repo.mark_thread_read(thread_id, last_page, read_at)
+
+    def _check_presence(self, result: PollResult) -> None:
+        """Read spokesperson profiles (last visit, last activity) at most once a day each."""
+        profile_url = getattr(self.engine, "profile_url", None) or discuz.profile_url
+        checked = self.repo.presence_checked(self.forum.id)
+        now = self.clock()
+        for unit_id, uid in self.directory.accounts_on(self.forum.id):
+            last = checked.get(uid)
+            if last is not None and now - last < PRESENCE_INTERVAL:
+                continue
+            self._check_stop()
+            url = profile_url(self.site, uid)
+            try:
+                parsed = discuz.parse_profile(self.fetcher.get(url), self.site)
+            except (FetchError, ParseError) as exc:
+                result.warnings.append(f"profile of uid {uid}: {exc}")
+                continue
+            if isinstance(parsed, PromptPage):
+                note = f"profile not readable ({parsed.reason}: {parsed.message})"
+                self.repo.save_presence(self.forum.id, uid, unit_id, now, note=note)
+                if parsed.reason == "login_required":
+                    result.warnings.append(f"profiles need a login on {self.forum.id}: set cookies to see last visits")
+                    return  # the others would say the same
+                continue
+            self.repo.save_presence(self.forum.id, uid, unit_id, now, username=parsed.username,
+                                    last_visit=parsed.last_visit, last_activity=parsed.last_activity,
+                                    last_post=parsed.last_post)
 
     def _recheck(self, result: PollResult) -> None:
         """Re-read threads with open cases not read within the recheck interval."""

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from scrapers.errors import ParseError
 from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
-from scrapers.records import (ParsedPage, Post, PromptPage, Site, ThreadListPage,
+from scrapers.records import (ParsedPage, Post, ProfilePage, PromptPage, Site, ThreadListPage,
                               ThreadPage, ThreadRow)
 from scrapers.timeparse import parse_forum_time
 
@@ -220,12 +220,44 @@ def _thread(doc, page, site: Site) -> ThreadPage:
         posts=posts, page=current, total_pages=total, next_page=nxt, warnings=warnings)
 
 
+# ---- profile ------------------------------------------------------------
+
+_PROFILE_FIELDS = {"最后访问": "last_visit", "上次活动时间": "last_activity", "上次发表时间": "last_post",
+                   "注册时间": "registered"}
+
+
+def profile_url(site: Site, uid: int) -> str:
+    """The member's profile page (活跃概况: 最后访问, 上次活动时间, 上次发表时间)."""
+    return urljoin(site.base_url, f"home.php?mod=space&uid={uid}&do=profile")
+
+
+def _profile(doc, page, site: Site) -> ProfilePage:
+    tz = ZoneInfo(site.timezone)
+    found: dict[str, object] = {}
+    for em in xall(doc, "//li/em"):
+        key = _PROFILE_FIELDS.get(text_of(em))
+        if key:
+            t = parse_forum_time((em.tail or "").strip(), None, page.server_now, tz)
+            found[key] = t.at if t else None
+    name = xfirst(doc, "//h2[contains(@class,'mbn') or contains(@class,'mt')]")
+    m = re.search(r"uid=(\d+)", page.url)
+    warnings = [] if found else ["no 活跃概况 (last visit) fields on this profile page"]
+    return ProfilePage(uid=int(m.group(1)) if m else None, username=text_of(name).split("(")[0].strip() or None,
+                       warnings=warnings, **{k: found.get(k) for k in _PROFILE_FIELDS.values()})
+
+
+def parse_profile(page, site: Site) -> ProfilePage | PromptPage:
+    """Parse a profile page; guests usually get a login prompt instead (allowviewprofile)."""
+    return _parse(page, site, want="profile")
+
+
 def parse_page(page, site: Site) -> ParsedPage:
     """Parse any Discuz! page: a board list, a thread, or a prompt page."""
     return _parse(page, site, want=None)
 
 
 _KINDS = {"thread": ("//div[@id='postlist']", _thread, "no post list (div#postlist)"),
+          "profile": ("//div[@id='ct']//li/em[.='最后访问' or .='注册时间']", _profile, "no profile fields"),
           "thread_list": ("//div[@id='threadlist']|//table[@id='threadlisttableid']", _thread_list,
                           "no thread list (table#threadlisttableid)")}
 

@@ -110,7 +110,21 @@ class PromptPage:
     kind: Literal["prompt"] = "prompt"
 
 
-ParsedPage = ThreadListPage | ThreadPage | PromptPage
+@dataclass
+class ProfilePage:
+    """A member's profile: when they were last seen on the forum."""
+
+    uid: int | None
+    username: str | None
+    last_visit: datetime | None
+    last_activity: datetime | None
+    last_post: datetime | None
+    registered: datetime | None
+    warnings: list[str] = field(default_factory=list)
+    kind: Literal["profile"] = "profile"
+
+
+ParsedPage = ThreadListPage | ThreadPage | PromptPage | ProfilePage
 
 
 @dataclass(frozen=True)

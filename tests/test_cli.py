@@ -53,7 +53,7 @@ def test_bad_config_exits_2_naming_file_key_and_line(tmp_path):
 def test_config_check_and_db_upgrade_on_the_sample(tmp_path):
     env = {"SPOKESWATCH_DATABASE": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
     r = run("config", "check", env=env)
-    assert r.returncode == 0 and "OK — 1 forum(s), 3 board(s), 6 unit(s)" in r.stdout
+    assert r.returncode == 0 and "OK — 1 forum(s), 3 board(s), 7 unit(s)" in r.stdout
     assert run("db", "upgrade", env=env).returncode == 0 and (tmp_path / "x.sqlite3").exists()
 
 

@@ -208,7 +208,7 @@ def test_every_discuz_way_in_gives_the_same_quarter(tmp_path, engine, marker):
         svc = Service(cfg, clock=forum.clock.now)
         [r] = svc.poll()
         assert r.status == "ok", r.warnings[:3]
-        assert all(marker in q for q in forum.requests)
+        assert all(marker in q for q in forum.requests if "do=profile" not in q)
         [steady] = svc.poll()
         assert steady.requests == 3 and steady.threads_fetched == 0
         b = svc.bulletin(Q1)
@@ -217,3 +217,21 @@ def test_every_discuz_way_in_gives_the_same_quarter(tmp_path, engine, marker):
         forum.stop()
     assert (b.received, b.answered_in_time, b.answered_late, b.unanswered) == (95, 39, 20, 36)
     assert b.proactive["by_unit"] == {"市旅游局": 2, "市供水公司": 2, "市出租办": 1}
+
+
+def test_spokesperson_presence_is_read_daily_and_reported(world):
+    scenario, forum, svc = world
+    svc.poll()
+    profile_requests = [q for q in forum.requests if "do=profile" in q]
+    assert len(profile_requests) == 6  # every account configured with a uid, once
+    forum.requests.clear()
+    svc.poll()
+    assert not any("do=profile" in q for q in forum.requests)  # not again the same day
+    b = svc.bulletin(Q1)
+    silent = next(sp for sp in b.spokespersons if sp["unit"] == "市教育局")
+    assert silent["rarely_online"] and silent["last_visit"] == "2011-01-06 09:12" and silent["posts_in_period"] == 0
+    assert not any(sp["rarely_online"] for sp in b.spokespersons if sp["unit"] != "市教育局")
+    forum.clock.set(local(2011, 4, 2, 1, 0))
+    forum.requests.clear()
+    svc.poll()
+    assert len([q for q in forum.requests if "do=profile" in q]) == 6  # a day later: read again

@@ -44,6 +44,8 @@ UNITS = {
     "urban": (35, "市城管局发言人", 6, "市城管局", ["占道经营", "夜市噪音扰民", "建筑垃圾乱倒",
                                               "路灯不亮", "绿化带被毁", "广告牌摇摇欲坠"]),
 }
+# a spokesperson who never posts in the quarter and last logged in early January ("rarely online")
+SILENT = (36, "市教育局发言人", datetime(2011, 1, 6, 9, 12, 0, tzinfo=TZ))
 PLACES = ["东宝区", "掇刀区", "漳河新区", "龙泉北路", "象山大道", "白庙路", "月亮湖", "团林铺", "子陵铺", "竹皮河"]
 NEUTRAL = ["小区门口占道经营问题归哪个部门管？", "楼下烧烤店油烟太大谁来管", "建议开通中心城区至漳河新区的公交专线",
            "老旧小区加装电梯怎么申请", "小区物业乱收费向哪里反映", "菜市场搬迁后买菜太远了",
@@ -64,7 +66,7 @@ class _Builder:
         self.threads: list[DemoThread] = []
         self.tid, self.pid = 0, 0
         self.users = {1: "admin", **{2 + i: n for i, n in enumerate(CITIZENS)},
-                      **{u[0]: u[1] for u in UNITS.values()}}
+                      **{u[0]: u[1] for u in UNITS.values()}, SILENT[0]: SILENT[1]}
 
     def _citizen(self) -> int:
         return self.rnd.randint(2, 1 + len(CITIZENS))
@@ -171,7 +173,7 @@ def build() -> Scenario:
                     boards={2: {"name": "网络发言人", "types": {u[2]: u[3] for u in UNITS.values()}},
                             3: {"name": "百姓话题", "types": {}}, 4: {"name": "供水服务", "types": {}}},
                     users=b.users, threads=b.threads, threads_per_page=20, posts_per_page=10,
-                    default_now=END)
+                    default_now=END, last_visits={SILENT[0]: SILENT[2]})
 
 
 def _calendar_cases(b: _Builder) -> None:

@@ -118,6 +118,15 @@ def render_prompt(s: Scenario, message: str, base_url: str, css: str = "alert_er
     return _env.get_template("prompt.html").render(s=s, message=message, css=css, base_url=base_url)
 
 
+def render_profile(s: Scenario, uid: int, now: datetime, base_url: str) -> str:
+    """A member's profile with 活跃概况 (times as 'Y-m-d H:i', like the real page)."""
+    seen = s.last_visit(uid, now)
+    fmt = (lambda d: d.astimezone(s.tz).strftime("%Y-%m-%d %H:%M")) if seen else None  # noqa: E731
+    return _env.get_template("profile.html").render(
+        s=s, uid=uid, name=s.users[uid], base_url=base_url, footer_time=_abs(now.astimezone(s.tz), "dt"),
+        last_visit=fmt(seen) if seen else None)
+
+
 def render_index(s: Scenario, now: datetime, base_url: str) -> str:
     boards = [(fid, b["name"], len(s.board_threads(fid, now))) for fid, b in sorted(s.boards.items())]
     return _env.get_template("index.html").render(s=s, boards=boards, base_url=base_url)

@@ -64,6 +64,7 @@ class Scenario:
     threads_per_page: int = 20
     posts_per_page: int = 10
     default_now: datetime | None = None
+    last_visits: dict[int, datetime] = field(default_factory=dict)  # uid → shown as 最后访问
 
     @property
     def tz(self) -> ZoneInfo:
@@ -89,6 +90,13 @@ class Scenario:
         age = (now - posts[0].at).total_seconds()
         views = int(t.views * min(1.0, max(age, 0) / (7 * 86400))) if t.views else 0
         return VisibleThread(t, posts, max(views, len(posts)))
+
+    def last_visit(self, uid: int, now: datetime) -> datetime | None:
+        """When a user was last seen as of ``now``: a set visit, else their newest post."""
+        times = [p.at for t in self.threads for p in t.posts if p.uid == uid and p.at <= now]
+        if uid in self.last_visits and self.last_visits[uid] <= now:
+            times.append(self.last_visits[uid])
+        return max(times, default=None)
 
     def board_threads(self, fid: int, now: datetime) -> list[VisibleThread]:
         """Visible threads of a board: sticky first, then newest last post first."""
@@ -119,7 +127,8 @@ def load_scenario(path: str | Path = BUNDLED) -> Scenario:
                 for fid, b in data["boards"].items()},
         users={int(uid): name for uid, name in data["users"].items()},
         threads=threads, threads_per_page=data.get("threads_per_page", 20),
-        posts_per_page=data.get("posts_per_page", 10), default_now=_time(data.get("now"), tz))
+        posts_per_page=data.get("posts_per_page", 10), default_now=_time(data.get("now"), tz),
+        last_visits={int(uid): _time(at, tz) for uid, at in data.get("last_visits", {}).items()})
 
 
 def dump_scenario(s: Scenario, path: str | Path) -> None:
@@ -135,6 +144,7 @@ def dump_scenario(s: Scenario, path: str | Path) -> None:
         "boards": {str(fid): {"name": b["name"], "types": {str(k): v for k, v in b["types"].items()}}
                    for fid, b in s.boards.items()},
         "users": {str(uid): name for uid, name in s.users.items()},
+        **({"last_visits": {str(uid): t(at) for uid, at in s.last_visits.items()}} if s.last_visits else {}),
         "threads": [{k: v for k, v in {
             "tid": th.tid, "fid": th.fid, "subject": th.subject, "typeid": th.typeid or None,
             "views": th.views or None, "sticky": th.sticky or None, "deleted_at": t(th.deleted_at),

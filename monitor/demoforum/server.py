@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from loguru import logger
 
-from monitor.demoforum.render import render_board, render_index, render_prompt, render_thread
+from monitor.demoforum.render import render_board, render_index, render_profile, render_prompt, render_thread
 from monitor.demoforum.render_api import api_board, api_thread
 from monitor.demoforum.scenario import Scenario
 
@@ -105,6 +105,11 @@ class DemoForum:
             if visible is None:
                 return 404, render_prompt(s, NOT_FOUND, base)
             return 200, render_thread(s, visible, page, now, base, touch=q.get("mobile") == "2")
+        if parts.path == "/home.php" and q.get("mod") == "space" and q.get("uid", "").isdigit():
+            uid = int(q["uid"])
+            if uid not in s.users:
+                return 404, render_prompt(s, "抱歉，您指定的用户空间不存在", base)
+            return 200, render_profile(s, uid, now, base)
         if parts.path == "/api/mobile/index.php":
             return self._respond_api(q, page, now)
         if parts.path in ("/", "/forum.php", "/index.php"):

@@ -126,3 +126,19 @@ def test_httrack_mirror_of_discuz_x34_thread():
     post = parsed.posts[0]
     assert post.pid == 7 and post.floor == 1 and post.author_uid == 4
     assert post.posted_at == datetime(2020, 2, 26, 20, 39, 24, tzinfo=TZ)
+
+
+@pytest.mark.parametrize("name,uid", [("desktop_profile_uid9_loggedin_citizen.html", 9),
+                                      ("desktop_profile_uid7_loggedin_citizen.html", 7)])
+def test_profile_last_visit_matches_the_stored_member(name, uid, ground_truth):
+    parsed = discuz.parse_profile(load(name, ground_truth), SITE)
+    member = next(u for u in ground_truth["users"] if u["uid"] == uid)
+    assert (parsed.uid, parsed.username) == (uid, member["username"])
+    for got, stored in ((parsed.last_visit, member["lastvisit"]), (parsed.last_activity, member["lastactivity"]),
+                        (parsed.registered, member["regdate"])):
+        assert abs(got - utc(stored)) <= timedelta(seconds=60)  # shown to the minute
+
+
+def test_profile_for_guests_is_a_login_prompt(ground_truth):
+    parsed = discuz.parse_profile(load("desktop_profile_uid9_anonymous_prompt.html", ground_truth), SITE)
+    assert parsed.kind == "prompt" and parsed.reason == "login_required"
