@@ -14,7 +14,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError
 
@@ -38,6 +38,13 @@ class Board(_Model):
         "thread category (主题分类) name → unit id; categories named like a unit or alias match anyway"))
 
 
+class Login(_Model):
+    """A forum account spokeswatch logs in with; give both from the environment."""
+
+    username: str = Field(description="login name; use ${ENV_VAR}")
+    password: SecretStr = Field(description="password; use ${ENV_VAR} (never logged)")
+
+
 class Forum(_Model):
     """One forum site to poll."""
 
@@ -55,6 +62,7 @@ class Forum(_Model):
     retries: int = Field(3, ge=0, description="retries on timeouts, 5xx and 429")
     user_agent: str = Field("spokeswatch/0.1 (+network spokesperson monitor)", description="User-Agent header")
     cookies: str | None = Field(None, description="Cookie header for boards behind a login; use ${ENV_VAR}")
+    login: Login | None = Field(None, description="log in with the engine's own form; the session is kept on disk")
     max_pages: int = Field(20, ge=1, description="deepest board list page read on a cold poll")
     posts_per_page: int = Field(10, ge=1, description=(
         "posts per thread page the forum shows: a first guess, replaced by what the pages show"))
@@ -153,6 +161,7 @@ class Config(_Model):
     database: str = Field("sqlite:///spokeswatch.sqlite3", description="SQLAlchemy URL; use ${ENV_VAR} for passwords")
     timezone: str = Field("Asia/Shanghai", description="zone of the office: days, periods and digest time")
     check_interval_minutes: float = Field(5, gt=0, description="how often response cases are re-evaluated")
+    state_dir: str = Field(".spokeswatch", description="folder for login sessions (created owner-only)")
     inactive_after_days: int = Field(7, ge=1, description=(
         "a spokesperson with no post in the period and no visit for this many days is listed as rarely online"))
     forums: list[Forum] = Field(min_length=1, description="forums to poll")

@@ -23,9 +23,10 @@ from models.repository import KnownThread, Repository, StoreResult
 from monitor.assignment import Directory
 from monitor.config import Config, Forum
 from scrapers import discuz, get_engine
-from scrapers.errors import FetchError, ParseError, ScraperError
+from scrapers.errors import FetchError, LoginError, ParseError, ScraperError
 from scrapers.fetch import Fetcher
 from scrapers.records import PromptPage, Site, ThreadRow
+from scrapers.session import forget_session, load_session, save_session, session_path
 
 Clock = Callable[[], datetime]
 
@@ -99,6 +100,8 @@ class ForumPoller:
         self.clock = clock
         self.directory = directory or Directory(config)
         self.ppp = repo.posts_per_page(forum.id) or forum.posts_per_page
+        self.session_file = session_path(config.state_dir, forum.id)
+        self._logged_in_this_poll = False
 
     def poll(self, recheck: bool = True) -> PollResult:
         """Poll every board, then re-read due threads; record the run."""
@@ -106,6 +109,7 @@ class ForumPoller:
         result = PollResult(self.forum.id)
         self.repo.sync_forum(self.forum.id, self.forum.name, self.forum.engine, self.forum.base_url)
         try:
+            self._start_session()
             for board in self.forum.boards:
                 self._poll_board(board.fid, result)
             if recheck:
@@ -136,8 +140,7 @@ class ForumPoller:
         self.repo.set_board_walk(self.forum.id, fid, False, self.clock())
         url: str | None = self.engine.board_url(self.site, fid)
         for _ in range(self.forum.max_pages):
-            page = self.fetcher.get(url)
-            parsed = self.engine.parse_thread_list(page, self.site)
+            page, parsed = self._get_parsed(url, self.engine.parse_thread_list)
             result.list_pages += 1
             if isinstance(parsed, PromptPage):
                 raise ParseError(url, f"board {fid} shows a prompt instead of threads "
@@ -158,6 +161,44 @@ class ForumPoller:
                 break  # rows below an unchanged one are older: nothing new further down
             url = parsed.next_page
         self.repo.set_board_walk(self.forum.id, fid, True, self.clock())
+
+    # ---- login sessions -------------------------------------------------
+
+    def _start_session(self) -> None:
+        """Use the saved session of a forum with a login, or log in when there is none."""
+        if self.forum.login is None:
+            return
+        saved = load_session(self.session_file)
+        if saved:
+            self.fetcher.set_cookies(saved)
+        else:
+            self._login()
+
+    def _login(self) -> None:
+        """Log in with the engine's form; keep the session on disk (owner-only)."""
+        login = self.forum.login
+        self._logged_in_this_poll = True
+        self.fetcher.clear_cookies()
+        action, fields = discuz.login_form(self.fetcher.get(discuz.login_url(self.site)), self.site,
+                                           login.username, login.password.get_secret_value())
+        ok, message = discuz.login_result(self.fetcher.post(action, fields))
+        if not ok:
+            forget_session(self.session_file)
+            raise LoginError(self.forum.id, login.username, message or "no reason given")
+        save_session(self.session_file, self.fetcher.cookies)
+        logger.info("logged in to {} as {}", self.forum.id, login.username)
+
+    def _get_parsed(self, url: str, parse):
+        """Fetch and parse; on a login wall, log in again once per poll and retry."""
+        page = self.fetcher.get(url)
+        parsed = parse(page, self.site)
+        if (isinstance(parsed, PromptPage) and parsed.reason == "login_required"
+                and self.forum.login is not None and not self._logged_in_this_poll):
+            logger.info("{} asks for a login: logging in again", url)
+            self._login()
+            page = self.fetcher.get(url)
+            parsed = parse(page, self.site)
+        return page, parsed
 
     def _check_stop(self) -> None:
         if self.stop is not None and self.stop.is_set():
@@ -180,8 +221,7 @@ class ForumPoller:
         result.threads_fetched += 1
         while url:
             try:
-                page = self.fetcher.get(url)
-                parsed = self.engine.parse_thread(page, self.site)
+                page, parsed = self._get_parsed(url, self.engine.parse_thread)
             except (FetchError, ParseError) as exc:
                 # the thread stays marked unread, so the next poll fetches it again
                 result.warnings.append(f"thread {tid}: {exc}")

@@ -220,6 +220,42 @@ def _thread(doc, page, site: Site) -> ThreadPage:
         posts=posts, page=current, total_pages=total, next_page=nxt, warnings=warnings)
 
 
+# ---- login --------------------------------------------------------------
+
+def login_url(site: Site) -> str:
+    """The member login page (member.php?mod=logging&action=login)."""
+    return urljoin(site.base_url, "member.php?mod=logging&action=login")
+
+
+def login_form(page, site: Site, username: str, password: str) -> tuple[str, dict[str, str]]:
+    """(action URL, fields) of the login form on ``page``, filled in; ParseError if none."""
+    doc = html_doc(page.text, page.url)
+    form = xfirst(doc, "//form[.//input[@name='password'] and .//input[@name='username']]")
+    if form is None:
+        raise ParseError(page.url, "no login form (input username/password) on the login page")
+    if xfirst(form, ".//input[starts-with(@name,'seccodeverify') or @name='seccode']") is not None:
+        raise ParseError(page.url, "the login form asks for a captcha (验证码): use a cookie from a browser instead")
+    fields = {i.get("name"): i.get("value") or "" for i in xall(form, ".//input[@type='hidden' and @name]")}
+    fields.update(username=username, password=password, questionid=fields.get("questionid", "0"),
+                  answer="", cookietime="2592000", loginfield="username")
+    action = form.get("action") or "member.php?mod=logging&action=login&loginsubmit=yes"
+    return urljoin(base_of(doc, page.url), action), fields
+
+
+def login_result(page) -> tuple[bool, str]:
+    """(succeeded, the forum's message) after posting the login form."""
+    text = page.text
+    try:
+        doc = html_doc(text, page.url)
+        box = xfirst(doc, "//div[@id='messagetext']|//div[@class='jump_c']")
+        message = text_of(xfirst(box, "./p") if box is not None else None) or text_of(box)
+    except ParseError:
+        message = ""
+    message = message or re.sub(r"<[^>]+>|<!\[CDATA\[|\]\]>", " ", text).strip()[:200]
+    ok = any(k in message for k in ("欢迎您回来", "登录成功", "succeed"))
+    return ok, " ".join(message.split())
+
+
 # ---- profile ------------------------------------------------------------
 
 _PROFILE_FIELDS = {"最后访问": "last_visit", "上次活动时间": "last_activity", "上次发表时间": "last_post",

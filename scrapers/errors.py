@@ -3,7 +3,8 @@
     ScraperError
     ├── FetchError          a page could not be fetched (carries url, reason)
     │   └── OffHostError    a URL leaves the forum's own host; never fetched
-    └── ParseError          a page was fetched but is not what the engine expects
+    ├── ParseError          a page was fetched but is not what the engine expects
+    └── LoginError          the forum refused our login (carries its message, never the password)
 """
 from __future__ import annotations
 
@@ -33,3 +34,11 @@ class ParseError(ScraperError):
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
+
+
+class LoginError(ScraperError):
+    """The forum refused the configured login."""
+
+    def __init__(self, forum_id: str, username: str, message: str):
+        super().__init__(f"login to {forum_id} as {username!r} refused: {message}")
+        self.forum_id, self.username, self.message = forum_id, username, message

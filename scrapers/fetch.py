@@ -94,24 +94,45 @@ class Fetcher:
 
     def get(self, url: str) -> Page:
         """GET a page (following on-host redirects); raise FetchError when it cannot."""
+        return self._fetch("GET", url)
+
+    def post(self, url: str, form: dict[str, str]) -> Page:
+        """POST a form (a login); redirects after it are followed with GET, on this host only.
+
+        Form values never appear in errors or logs: they may hold a password."""
+        return self._fetch("POST", url, form)
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        return {c.name: c.value for c in self._client.cookies.jar}
+
+    def set_cookies(self, cookies: dict[str, str]) -> None:
+        for name, value in cookies.items():
+            self._client.cookies.set(name, value)
+
+    def clear_cookies(self) -> None:
+        self._client.cookies.clear()
+
+    def _fetch(self, method: str, url: str, form: dict[str, str] | None = None) -> Page:
         url = self.check_url(url)
         for _ in range(_MAX_REDIRECTS + 1):
-            response = self._get_with_retries(url)
+            response = self._send_with_retries(method, url, form)
             if response.is_redirect and "location" in response.headers:
                 url = self.check_url(urljoin(url, response.headers["location"]))
+                method, form = "GET", None
                 continue
             return Page(url=url, body=response.content, server_now=_server_now(response),
                         status=response.status_code,
                         content_type=response.headers.get("content-type"))
         raise FetchError(url, f"more than {_MAX_REDIRECTS} redirects")
 
-    def _get_with_retries(self, url: str) -> httpx.Response:
+    def _send_with_retries(self, method: str, url: str, form: dict[str, str] | None) -> httpx.Response:
         attempt = 0
         while True:
             HostRateLimiter.wait(self.host, self.rate_limit, self.sleep)
             self.stats.requests += 1
             try:
-                response = self._client.get(url)
+                response = self._client.request(method, url, data=form)
                 self.stats.bytes += len(response.content)
                 if response.status_code not in _RETRY_STATUSES:
                     return response

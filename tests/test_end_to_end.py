@@ -235,3 +235,62 @@ def test_spokesperson_presence_is_read_daily_and_reported(world):
     forum.requests.clear()
     svc.poll()
     assert len([q for q in forum.requests if "do=profile" in q]) == 6  # a day later: read again
+
+
+def _members_only_forum(scenario=None):
+    from monitor.demoforum.server import DemoClock, DemoForum
+    s = scenario or scenario_copy()
+    return DemoForum(s, clock=DemoClock(s.default_now), passwords={"监督员": "s3cret-pass"},
+                     members_only=True).start()
+
+
+def test_a_members_only_forum_is_polled_after_logging_in(tmp_path, caplog_loguru):
+    forum = _members_only_forum()
+    try:
+        from monitor.config import Login
+        login = Login(username="监督员", password="s3cret-pass")
+        cfg = config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}", login=login)
+        cfg = cfg.model_copy(update={"state_dir": str(tmp_path / "state")})
+        svc = Service(cfg, clock=forum.clock.now)
+        [r] = svc.poll()
+        assert r.status == "ok" and r.store.new > 500
+        session = tmp_path / "state" / "session-demo.json"
+        assert session.stat().st_mode & 0o777 == 0o600 and (session.parent.stat().st_mode & 0o777) == 0o700
+        logins = [q for q in forum.requests if q.startswith("POST")]
+        assert len(logins) == 1
+        # the forum forgets our session: the next poll logs in again by itself
+        forum.sessions.clear()
+        [again] = svc.poll()
+        assert again.status == "ok" and len([q for q in forum.requests if q.startswith("POST")]) == 2
+        svc.close()
+    finally:
+        forum.stop()
+    assert not any("s3cret-pass" in m for m in caplog_loguru)
+    assert "s3cret-pass" not in repr(cfg)
+
+
+def test_a_refused_login_fails_the_poll_with_the_forums_message(tmp_path):
+    forum = _members_only_forum()
+    try:
+        from monitor.config import Login
+        cfg = config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                         login=Login(username="监督员", password="wrong-pass"))
+        cfg = cfg.model_copy(update={"state_dir": str(tmp_path / "state")})
+        svc = Service(cfg, clock=forum.clock.now)
+        [r] = svc.poll()
+        svc.close()
+    finally:
+        forum.stop()
+    assert r.status == "failed" and "login to demo as '监督员' refused: 登录失败" in r.error
+    assert "wrong-pass" not in r.error
+
+
+def test_without_a_login_a_members_only_board_fails_clearly(tmp_path):
+    forum = _members_only_forum()
+    try:
+        svc = Service(config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}"), clock=forum.clock.now)
+        [r] = svc.poll()
+        svc.close()
+    finally:
+        forum.stop()
+    assert r.status == "failed" and "login_required" in r.error and "尚未登录" in r.error

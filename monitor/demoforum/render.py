@@ -127,6 +127,10 @@ def render_profile(s: Scenario, uid: int, now: datetime, base_url: str) -> str:
         last_visit=fmt(seen) if seen else None)
 
 
+def render_login(s: Scenario, base_url: str) -> str:
+    return _env.get_template("login.html").render(s=s, base_url=base_url, footer_time="")
+
+
 def render_index(s: Scenario, now: datetime, base_url: str) -> str:
     boards = [(fid, b["name"], len(s.board_threads(fid, now))) for fid, b in sorted(s.boards.items())]
     return _env.get_template("index.html").render(s=s, boards=boards, base_url=base_url)

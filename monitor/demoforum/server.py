@@ -9,6 +9,7 @@ real "主题不存在" prompt with HTTP 404. ``fail_next`` makes it answer 500s
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 from datetime import datetime, timezone
@@ -18,7 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from loguru import logger
 
-from monitor.demoforum.render import render_board, render_index, render_profile, render_prompt, render_thread
+from monitor.demoforum.render import (render_board, render_index, render_login, render_profile, render_prompt,
+                                      render_thread)
 from monitor.demoforum.render_api import api_board, api_thread
 from monitor.demoforum.scenario import Scenario
 
@@ -47,8 +49,12 @@ class DemoForum:
     """A running demo forum: ``with DemoForum(scenario) as forum: forum.base_url``."""
 
     def __init__(self, scenario: Scenario, host: str = "127.0.0.1", port: int = 0,
-                 clock: DemoClock | None = None, encoding: str = "gbk"):
+                 clock: DemoClock | None = None, encoding: str = "gbk",
+                 passwords: dict[str, str] | None = None, members_only: bool = False):
         self.scenario = scenario
+        self.passwords = passwords or {}  # username → password, for the login form
+        self.members_only = members_only  # boards and threads need a login
+        self.sessions: dict[str, str] = {}  # auth cookie → username
         self.clock = clock or DemoClock(scenario.default_now)
         self.encoding = encoding
         self.requests: list[str] = []
@@ -83,13 +89,28 @@ class DemoForum:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def respond(self, path_qs: str) -> tuple[int, str]:
+    def login(self, form: dict[str, str]) -> tuple[int, str, str | None]:
+        """(status, HTML, auth cookie or None) for a posted login form, as Discuz! answers it."""
+        user, password = form.get("username", ""), form.get("password", "")
+        if form.get("formhash") != "demohash" or self.passwords.get(user) != password or not user:
+            return 200, render_prompt(self.scenario, "登录失败，您还可以尝试 4 次", self.base_url), None
+        token = secrets.token_hex(8)
+        self.sessions[token] = user
+        return 200, render_prompt(self.scenario, f"欢迎您回来，{user}，现在将转入登录前页面", self.base_url,
+                                  css="alert_right"), token
+
+    def respond(self, path_qs: str, cookie: str = "") -> tuple[int, str]:
         """(status, HTML) for a request path with query; the routing, testable alone."""
         now = self.clock.now()
         parts = urlsplit(path_qs)
         q = {k: v[0] for k, v in parse_qs(parts.query).items()}
         s, base = self.scenario, self.base_url
         page = int(q["page"]) if q.get("page", "").isdigit() else 1
+        if parts.path == "/member.php" and q.get("mod") == "logging":
+            return 200, render_login(s, base)
+        signed_in = any(c.split("=", 1)[-1] in self.sessions for c in cookie.split("; ") if c.startswith("demo_auth="))
+        if self.members_only and not signed_in and parts.path != "/":
+            return 200, render_prompt(s, "抱歉，您尚未登录，没有权限访问该版块", base, css="alert_info")
         m_list, m_thread = _LIST.match(parts.path), _THREAD.match(parts.path)
         if m_list or (parts.path == "/forum.php" and q.get("mod") == "forumdisplay"):
             fid = int(m_list.group(1)) if m_list else int(q.get("fid", "0") or 0)
@@ -142,7 +163,7 @@ class DemoForum:
                     self._send(int(what), b"<html><body>Server Error</body></html>", "text/html")
                     return
                 try:
-                    status, html = forum.respond(self.path)
+                    status, html = forum.respond(self.path, self.headers.get("Cookie", ""))
                 except Exception:  # noqa: BLE001 - a demo bug must not kill the server
                     logger.exception("demo forum failed on {}", self.path)
                     status, html = 500, "<html><body>demo forum error</body></html>"
@@ -150,8 +171,22 @@ class DemoForum:
                 self._send(status, html.encode(forum.encoding, errors="xmlcharrefreplace"),
                            f"{ctype}; charset={forum.encoding}")
 
-            def _send(self, status: int, body: bytes, ctype: str) -> None:
+            def do_POST(self):  # noqa: N802 - http.server's name
+                forum.requests.append("POST " + self.path)
+                length = int(self.headers.get("Content-Length", "0") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8", "replace")).items()}
+                if "loginsubmit=yes" not in self.path:
+                    self._send(404, b"", "text/html")
+                    return
+                status, html, token = forum.login(form)
+                self._send(status, html.encode(forum.encoding, errors="xmlcharrefreplace"),
+                           f"text/html; charset={forum.encoding}",
+                           cookie=f"demo_auth={token}; path=/; HttpOnly" if token else None)
+
+            def _send(self, status: int, body: bytes, ctype: str, cookie: str | None = None) -> None:
                 self.send_response(status)
+                if cookie:
+                    self.send_header("Set-Cookie", cookie)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -86,3 +86,13 @@ def test_every_setting_is_documented_in_the_readme():
                     walk(t, prefix + name + ".")
     walk(Config, "")
     assert missing == []
+
+
+def test_login_comes_from_the_environment_and_is_never_shown(monkeypatch):
+    text = MINIMAL.replace("    boards:", "    login:\n      username: ${CITY_USER}\n      password: ${CITY_PASSWORD}\n    boards:")
+    monkeypatch.setenv("CITY_USER", "监督员")
+    monkeypatch.setenv("CITY_PASSWORD", "pa55-word")
+    cfg = parse_config(text)
+    login = cfg.forums[0].login
+    assert login.username == "监督员" and login.password.get_secret_value() == "pa55-word"
+    assert "pa55-word" not in repr(cfg) and "pa55-word" not in str(cfg.model_dump())
