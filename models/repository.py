@@ -162,6 +162,17 @@ class Repository:
                 out[row.tid] = t.id
         return out
 
+    def fill_thread_meta(self, thread_id: int, title: str | None, category: str | None) -> None:
+        """Fill a thread's title and category from its page where the list did not give them."""
+        if not title and not category:
+            return
+        with self.session("saving thread details") as s:
+            t = s.get(ThreadRecord, thread_id)
+            if title and not t.title:
+                t.title = title
+            if category and not t.category:
+                t.category = category
+
     def mark_thread_read(self, thread_id: int, pages: int, at: datetime) -> None:
         with self.session("saving thread read") as s:
             s.execute(update(ThreadRecord).where(ThreadRecord.id == thread_id)

@@ -36,6 +36,9 @@ class Board(_Model):
     unit: str | None = Field(None, description="unit id every thread on this board is assigned to")
     categories: dict[str, str] = Field(default_factory=dict, description=(
         "thread category (主题分类) name → unit id; categories named like a unit or alias match anyway"))
+    feed_url: str | None = Field(None, description=(
+        "read the thread list from this RSS/Atom feed on the forum's host instead of the board pages; "
+        "'auto' = the engine's own feed (Discuz!: forum.php?mod=rss&fid=F)"))
 
 
 class Login(_Model):

@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urljoin
 
 from loguru import logger
 
 from models.repository import KnownThread, Repository, StoreResult
 from monitor.assignment import Directory
 from monitor.config import Config, Forum
-from scrapers import discuz, get_engine
+from scrapers import discuz, get_engine, rss
 from scrapers.errors import FetchError, LoginError, ParseError, ScraperError
 from scrapers.fetch import Fetcher
 from scrapers.records import PromptPage, Site, ThreadRow
@@ -111,7 +112,10 @@ class ForumPoller:
         try:
             self._start_session()
             for board in self.forum.boards:
-                self._poll_board(board.fid, result)
+                if board.feed_url:
+                    self._poll_feed(board, result)
+                else:
+                    self._poll_board(board.fid, result)
             if recheck:
                 self._recheck(result)
             self._check_presence(result)
@@ -148,12 +152,7 @@ class ForumPoller:
             result.warnings += [f"{url}: {w}" for w in parsed.warnings]
             if not parsed.threads and parsed.page == 1:
                 result.warnings.append(f"{url}: board {fid} lists no threads")
-            known = self.repo.known_threads(self.forum.id, [r.tid for r in parsed.threads])
-            changed = [r for r in parsed.threads if not _unchanged(r, known.get(r.tid))]
-            ids = self.repo.upsert_thread_rows(self.forum.id, fid, changed, page.server_now) if changed else {}
-            for row in changed:
-                self._check_stop()
-                self._read_thread(ids[row.tid], row.tid, known.get(row.tid), result)
+            changed = self._read_changed(fid, parsed.threads, page.server_now, result)
             if not parsed.complete:
                 return  # a cut-off list page: the walk stays unfinished and is redone next time
             stale_row = any(not r.sticky and r not in changed for r in parsed.threads)
@@ -161,6 +160,26 @@ class ForumPoller:
                 break  # rows below an unchanged one are older: nothing new further down
             url = parsed.next_page
         self.repo.set_board_walk(self.forum.id, fid, True, self.clock())
+
+    def _read_changed(self, fid: int, rows: list[ThreadRow], seen_at, result: PollResult) -> list[ThreadRow]:
+        """Store the rows that changed since the last poll and read their threads; return them."""
+        known = self.repo.known_threads(self.forum.id, [r.tid for r in rows])
+        changed = [r for r in rows if not _unchanged(r, known.get(r.tid))]
+        ids = self.repo.upsert_thread_rows(self.forum.id, fid, changed, seen_at) if changed else {}
+        for row in changed:
+            self._check_stop()
+            self._read_thread(ids[row.tid], row.tid, known.get(row.tid), result)
+        return changed
+
+    def _poll_feed(self, board, result: PollResult) -> None:
+        """A board whose thread list is an RSS/Atom feed: new threads from it, threads read as usual."""
+        url = (self.engine.feed_url(self.site, board.fid) if board.feed_url == "auto"
+               else urljoin(self.forum.base_url, board.feed_url))
+        page = self.fetcher.get(url)
+        parsed = rss.parse_feed(page, self.site, self.engine.tid_from_url, self.engine.thread_url)
+        result.list_pages += 1
+        result.warnings += [f"{url}: {w}" for w in parsed.warnings]
+        self._read_changed(board.fid, parsed.threads, page.server_now, result)
 
     # ---- login sessions -------------------------------------------------
 
@@ -238,6 +257,8 @@ class ForumPoller:
             if parsed.next_page and parsed.posts and self.ppp != len(parsed.posts):
                 self.ppp = len(parsed.posts)
                 self.repo.set_posts_per_page(self.forum.id, self.ppp)
+            if parsed.page == 1:
+                self.repo.fill_thread_meta(thread_id, parsed.title, parsed.category)
             units = [self.directory.unit_of_author(self.forum.id, p.author_uid, p.author) for p in parsed.posts]
             result.add(self.repo.store_posts_idempotent(self.forum.id, thread_id, parsed.posts, units,
                                                         page.server_now, assume_new=known is None and not full))

@@ -42,6 +42,17 @@ def thread_url(site: Site, tid: int, page: int = 1) -> str:
     return url if page == 1 else f"{url}&page={page}"
 
 
+def tid_from_url(url: str) -> int | None:
+    """The thread id a thread link names (viewthread&tid=T or thread-T-P-1.html)."""
+    m = _REWRITTEN_THREAD.search(url) or re.search(r"[?&]tid=(\d+)", url)
+    return int(m.group(1)) if m else None
+
+
+def feed_url(site: Site, fid: int) -> str:
+    """The board's RSS feed (forum.php?mod=rss&fid=F)."""
+    return urljoin(site.base_url, f"forum.php?mod=rss&fid={fid}")
+
+
 def page_number(url: str) -> int:
     """The page number a list or thread URL asks for (1 when none)."""
     m = _REWRITTEN_LIST.search(url) or _REWRITTEN_THREAD.search(url)

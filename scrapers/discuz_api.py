@@ -38,6 +38,10 @@ def thread_url(site: Site, tid: int, page: int = 1) -> str:
     return _api(site, "viewthread", tid=tid, page=page)
 
 
+tid_from_url = discuz.tid_from_url
+feed_url = discuz.feed_url
+
+
 def page_number(url: str) -> int:
     values = parse_qs(urlsplit(url).query).get("page")
     return int(values[0]) if values and values[0].isdigit() else 1

@@ -20,6 +20,8 @@ NAME = "discuz-touch"
 _TID = re.compile(r"[?&]tid=(\d+)")
 _TYPEID = re.compile(r"typeid=(\d+)")
 page_number = discuz.page_number
+tid_from_url = discuz.tid_from_url
+feed_url = discuz.feed_url
 
 
 def board_url(site: Site, fid: int, page: int = 1) -> str:

@@ -294,3 +294,33 @@ def test_without_a_login_a_members_only_board_fails_clearly(tmp_path):
     finally:
         forum.stop()
     assert r.status == "failed" and "login_required" in r.error and "尚未登录" in r.error
+
+
+def test_a_board_read_through_its_rss_feed(tmp_path):
+    """The feed gives the newest 20 threads; their posts come from the thread pages as usual."""
+    scenario = scenario_copy()
+    forum = start_forum(scenario)
+    try:
+        cfg = config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}")
+        boards = [b.model_copy(update={"feed_url": "auto"}) if b.fid == 2 else b for b in cfg.forums[0].boards]
+        cfg = cfg.model_copy(update={"forums": [cfg.forums[0].model_copy(update={"boards": boards})]})
+        svc = Service(cfg, clock=forum.clock.now)
+        [r] = svc.poll()
+        assert r.status == "ok", r.warnings[:3]
+        assert any("mod=rss&fid=2" in q for q in forum.requests)
+        assert not any("forumdisplay&fid=2" in q for q in forum.requests)
+        newest = sorted(scenario.board_threads(2, forum.clock.now()), key=lambda v: v.posts[0].at)[-20:]
+        with svc.repo.session("t") as s:
+            from sqlalchemy import select
+
+            from models.tables import PostRecord, ThreadRecord
+            stored = set(s.scalars(select(ThreadRecord.tid).where(ThreadRecord.fid == 2)))
+            pids = set(s.scalars(select(PostRecord.pid).join(ThreadRecord, ThreadRecord.id == PostRecord.thread_id)
+                                 .where(ThreadRecord.fid == 2)))
+            categories = set(s.scalars(select(ThreadRecord.category).where(ThreadRecord.fid == 2)))
+        assert stored == {v.tid for v in newest}
+        assert pids == {p.pid for v in newest for p in v.posts}
+        assert categories - {None}  # the category came from the thread pages
+        svc.close()
+    finally:
+        forum.stop()

@@ -7,7 +7,8 @@ for today, yesterday, the day before and up to 7 days back; absolute
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timezone
+from email.utils import format_datetime
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -15,7 +16,8 @@ from markupsafe import Markup, escape
 from monitor.demoforum.scenario import DemoPost, Scenario, VisibleThread
 
 _env = Environment(loader=PackageLoader("monitor.demoforum", "templates"),
-                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+                   autoescape=select_autoescape(["html", "xml"]), trim_blocks=True, lstrip_blocks=True)
+_env.filters["rfc822"] = lambda dt: format_datetime(dt.astimezone(timezone.utc))
 
 
 def _abs(dt: datetime, fmt: str) -> str:
@@ -125,6 +127,13 @@ def render_profile(s: Scenario, uid: int, now: datetime, base_url: str) -> str:
     return _env.get_template("profile.html").render(
         s=s, uid=uid, name=s.users[uid], base_url=base_url, footer_time=_abs(now.astimezone(s.tz), "dt"),
         last_visit=fmt(seen) if seen else None)
+
+
+def render_rss(s: Scenario, fid: int, now: datetime, base_url: str, limit: int = 20) -> str:
+    """RSS 2.0 of a board's newest threads by posting time, as forum.php?mod=rss serves it."""
+    threads = sorted(s.board_threads(fid, now), key=lambda v: v.posts[0].at, reverse=True)[:limit]
+    return _env.get_template("rss.xml").render(s=s, fid=fid, board=s.boards[fid], base_url=base_url,
+                                               items=threads, users=s.users, now=now)
 
 
 def render_login(s: Scenario, base_url: str) -> str:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from loguru import logger
 
 from monitor.demoforum.render import (render_board, render_index, render_login, render_profile, render_prompt,
-                                      render_thread)
+                                      render_rss, render_thread)
 from monitor.demoforum.render_api import api_board, api_thread
 from monitor.demoforum.scenario import Scenario
 
@@ -118,6 +118,8 @@ class DemoForum:
             if fid not in s.boards:
                 return 404, render_prompt(s, "抱歉，指定的版块不存在", base)
             return 200, render_board(s, fid, page, now, base, touch=q.get("mobile") == "2")
+        if parts.path == "/forum.php" and q.get("mod") == "rss" and int(q.get("fid", "0") or 0) in s.boards:
+            return 200, render_rss(s, int(q["fid"]), now, base)
         if m_thread or (parts.path == "/forum.php" and q.get("mod") == "viewthread"):
             tid = int(m_thread.group(1)) if m_thread else int(q.get("tid", "0") or 0)
             page = int(m_thread.group(2)) if m_thread else page
@@ -167,7 +169,8 @@ class DemoForum:
                 except Exception:  # noqa: BLE001 - a demo bug must not kill the server
                     logger.exception("demo forum failed on {}", self.path)
                     status, html = 500, "<html><body>demo forum error</body></html>"
-                ctype = "application/json" if html.startswith("{") else "text/html"
+                ctype = ("application/json" if html.startswith("{") else
+                         "application/xml" if html.startswith("<?xml") else "text/html")
                 self._send(status, html.encode(forum.encoding, errors="xmlcharrefreplace"),
                            f"{ctype}; charset={forum.encoding}")
 

@@ -100,3 +100,28 @@ def test_the_three_ways_agree_on_the_same_thread(ground_truth):
             assert abs(t.posted_at - a.posted_at) <= timedelta(seconds=t.posted_precision)
             assert d.body == t.body == a.body  # the same text, whatever the markup
         assert desktop[0].edit_note == touch[0].edit_note or tid != 8
+
+
+def test_rss_feed_rows_match_the_real_feed(ground_truth):
+    from scrapers import rss
+    cap = ground_truth["pages"]["rss_fid3.xml"]["capture"]
+    page = Page(cap["url"], (real_dir() / "discuz-x35-local" / "rss_fid3.xml").read_bytes(),
+                datetime.fromtimestamp(cap["fetched_unix"], timezone.utc), content_type="application/xml")
+    parsed = rss.parse_feed(page, SITE, discuz.tid_from_url, discuz.thread_url)
+    expected = ground_truth["pages"]["rss_fid3.xml"]["extracted"]["items"]
+    threads = {t["tid"]: t for t in ground_truth["threads"]}
+    assert [r.tid for r in parsed.threads] == [e["tid"] for e in expected]
+    for row in parsed.threads:
+        assert row.posted_at == utc(threads[row.tid]["dateline"]) and row.author == threads[row.tid]["author"]
+    assert 14 in [r.tid for r in parsed.threads]  # the feed cache still lists the deleted thread
+
+
+def test_rss_items_off_the_forum_are_skipped():
+    from scrapers import rss
+    feed = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>
+    <item><title>ok</title><link>http://127.0.0.1:8089/forum.php?mod=viewthread&amp;tid=3</link></item>
+    <item><title>ad</title><link>http://ads.example.com/forum.php?mod=viewthread&amp;tid=4</link></item>
+    </channel></rss>"""
+    parsed = rss.parse_feed(Page("http://127.0.0.1:8089/forum.php?mod=rss&fid=3", feed, datetime.now(timezone.utc)),
+                            SITE, discuz.tid_from_url, discuz.thread_url)
+    assert [r.tid for r in parsed.threads] == [3] and "off the forum" in parsed.warnings[0]
