@@ -53,8 +53,9 @@ class Forum(_Model):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="short id used in the CLI and database")
     name: str = Field(description="display name")
-    engine: Literal["discuz", "discuz-touch", "discuz-api"] = Field("discuz", description=(
-        "forum engine: discuz (desktop pages), discuz-touch (mobile=2 pages), discuz-api (mobile API v4)"))
+    engine: Literal["discuz", "discuz-touch", "discuz-api", "discuz-auto"] = Field("discuz", description=(
+        "forum engine: discuz (desktop pages), discuz-touch (mobile=2 pages), discuz-api (mobile API v4), "
+        "discuz-auto (the mobile API when the site answers it, else the desktop pages)"))
     base_url: str = Field(pattern=r"^https?://", description="the forum's root URL, ending with /")
     timezone: str = Field("Asia/Shanghai", description="zone the forum shows its times in")
     poll_interval_minutes: float = Field(10, gt=0, description="how often the boards are polled")

@@ -23,7 +23,7 @@ from loguru import logger
 from models.repository import KnownThread, Repository, StoreResult
 from monitor.assignment import Directory
 from monitor.config import Config, Forum
-from scrapers import discuz, get_engine, rss
+from scrapers import discuz, discuz_api, get_engine, rss
 from scrapers.errors import FetchError, LoginError, ParseError, ScraperError
 from scrapers.fetch import Fetcher
 from scrapers.records import PromptPage, Site, ThreadRow
@@ -67,6 +67,27 @@ class PollResult:
         return text + (f" — {self.error}" if self.error else "")
 
 
+_RESOLVED: dict[tuple[str, str], str] = {}
+
+
+def resolve_engine(forum: Forum, fetcher: Fetcher) -> str:
+    """The engine to poll with; ``discuz-auto`` asks the site once per process whether its
+    mobile API answers (exact times), else uses the desktop pages."""
+    if forum.engine != "discuz-auto":
+        return forum.engine
+    key = (forum.id, forum.base_url)
+    if key not in _RESOLVED:
+        site = site_of(forum)
+        try:
+            page = fetcher.get(discuz_api.board_url(site, forum.boards[0].fid))
+            answered = discuz_api.parse_thread_list(page, site).kind == "thread_list"
+        except ScraperError:
+            answered = False
+        _RESOLVED[key] = "discuz-api" if answered else "discuz"
+        logger.info("forum {}: using {} (auto)", forum.id, _RESOLVED[key])
+    return _RESOLVED[key]
+
+
 def site_of(forum: Forum) -> Site:
     return Site(base_url=forum.base_url, timezone=forum.timezone, floor_labels=tuple(forum.floor_labels))
 
@@ -96,7 +117,7 @@ class ForumPoller:
                  stop: threading.Event | None = None):
         self.config, self.forum, self.repo, self.fetcher = config, forum, repo, fetcher
         self.stop = stop
-        self.engine = get_engine(forum.engine)
+        self.engine = get_engine(resolve_engine(forum, fetcher))
         self.site = site_of(forum)
         self.clock = clock
         self.directory = directory or Directory(config)

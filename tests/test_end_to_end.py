@@ -324,3 +324,22 @@ def test_a_board_read_through_its_rss_feed(tmp_path):
         svc.close()
     finally:
         forum.stop()
+
+
+@pytest.mark.parametrize("has_api,expected", [(True, "discuz-api"), (False, "discuz")])
+def test_auto_uses_the_mobile_api_when_the_site_answers_it(tmp_path, has_api, expected):
+    from monitor.demoforum.server import DemoClock, DemoForum
+    from monitor.poller import resolve_engine
+    from scrapers.fetch import Fetcher
+    s = scenario_copy()
+    forum = DemoForum(s, clock=DemoClock(s.default_now), api=has_api).start()
+    try:
+        cfg = config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine="discuz-auto")
+        with Fetcher(forum.base_url, rate_limit=0) as fetcher:
+            assert resolve_engine(cfg.forums[0], fetcher) == expected
+        svc = Service(cfg, clock=forum.clock.now)
+        [r] = svc.poll()
+        assert r.status == "ok" and r.store.new > 500
+        svc.close()
+    finally:
+        forum.stop()

@@ -50,8 +50,9 @@ class DemoForum:
 
     def __init__(self, scenario: Scenario, host: str = "127.0.0.1", port: int = 0,
                  clock: DemoClock | None = None, encoding: str = "gbk",
-                 passwords: dict[str, str] | None = None, members_only: bool = False):
+                 passwords: dict[str, str] | None = None, members_only: bool = False, api: bool = True):
         self.scenario = scenario
+        self.api = api  # False: a site without the mobile API plugin
         self.passwords = passwords or {}  # username → password, for the login form
         self.members_only = members_only  # boards and threads need a login
         self.sessions: dict[str, str] = {}  # auth cookie → username
@@ -133,7 +134,7 @@ class DemoForum:
             if uid not in s.users:
                 return 404, render_prompt(s, "抱歉，您指定的用户空间不存在", base)
             return 200, render_profile(s, uid, now, base)
-        if parts.path == "/api/mobile/index.php":
+        if parts.path == "/api/mobile/index.php" and self.api:
             return self._respond_api(q, page, now)
         if parts.path in ("/", "/forum.php", "/index.php"):
             return 200, render_index(s, now, base)
