@@ -23,9 +23,11 @@ from monitor.periods import parse_period
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="spokeswatch: monitor network spokesperson (网络发言人) programmes on local forums.")
 config_app = typer.Typer(no_args_is_help=True, help="Work with config.yaml.")
+forum_app = typer.Typer(no_args_is_help=True, help="Add forums and boards to config.yaml.")
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+app.add_typer(forum_app, name="forum")
 
 ConfigOpt = typer.Option("config.yaml", "-c", "--config", help="path to config.yaml")
 
@@ -179,6 +181,28 @@ def config_check(config: str = ConfigOpt) -> None:
     accounts = sum(len(u.accounts) for u in cfg.units)
     typer.echo(f"{config}: OK — {len(cfg.forums)} forum(s), {boards} board(s), {len(cfg.units)} unit(s), "
                f"{accounts} spokesperson account(s); database {cfg.database.split('://')[0]}")
+
+
+@forum_app.command("add")
+def forum_add(url: str = typer.Argument(..., help="a board URL, e.g. http://bbs.example.cn/forum.php?mod=forumdisplay&fid=2"),
+              config: str = ConfigOpt,
+              kind: str = typer.Option("programme", help="programme or watched"),
+              engine: str = typer.Option("auto", help="auto, discuz, discuz-touch, discuz-api"),
+              forum_id: Optional[str] = typer.Option(None, "--id", help="id for a new forum (default: from the host)"),
+              name: Optional[str] = typer.Option(None, help="name for a new forum")) -> None:
+    """Inspect a board URL (engine, board id, a parse of its first page) and add it to config.yaml."""
+    from monitor.onboarding import add_board, inspect_board
+    if kind not in ("programme", "watched"):
+        _fail(f"--kind must be programme or watched, not {kind!r}", 2)
+    try:
+        found = inspect_board(url, engine)
+        done = add_board(config, found, kind, forum_id, name)
+    except SpokeswatchError as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"{url}: {found.engine}, board {found.fid} ({found.board_name or 'no name'}), "
+               f"{found.threads_seen} threads on its first page")
+    typer.echo(f"{config}: {done}")
+    config_check(config)
 
 
 @db_app.command("upgrade")

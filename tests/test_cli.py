@@ -145,3 +145,29 @@ def test_daemon_polls_the_served_demo_forum_and_stops_cleanly_on_sigterm(tmp_pat
 def _port_open(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_forum_add_inspects_the_board_and_keeps_the_operators_comments(tmp_path):
+    from tests.helpers import start_forum
+    forum = start_forum()
+    try:
+        cfg = tmp_path / "config.yaml"
+        original = (ROOT / "config.yaml").read_text("utf-8")
+        cfg.write_text(original, "utf-8")
+        other = forum.base_url.replace("127.0.0.1", "localhost")  # the same server under another host name
+        r = run("forum", "add", f"{other}forum.php?mod=forumdisplay&fid=3", "-c", str(cfg), "--kind", "watched")
+        assert r.returncode == 0, r.stderr
+        assert "discuz, board 3 (百姓话题)" in r.stdout and "added forum localhost with board 3" in r.stdout
+        assert "OK — 2 forum(s)" in r.stdout
+        text = cfg.read_text("utf-8")
+        assert text.startswith(original.split("forums:")[0])  # the header comments survive untouched
+        assert "# every netizen thread here is a request to the programme" in text
+        assert "added by `spokeswatch forum add`" in text
+        again = run("forum", "add", f"{other}forum.php?mod=forumdisplay&fid=3", "-c", str(cfg))
+        assert "already configured" in again.stdout
+        more = run("forum", "add", f"{other}forum-4-1.html", "-c", str(cfg))
+        assert "added board 4 to forum localhost" in more.stdout
+        bad = run("forum", "add", f"{other}forum.php?mod=viewthread&tid=3", "-c", str(cfg))
+        assert bad.returncode == 2 and "no board id in the URL" in bad.stderr
+    finally:
+        forum.stop()
