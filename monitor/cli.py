@@ -219,11 +219,25 @@ def probe(target: str = typer.Argument(..., help="a page URL, or a saved page fi
           as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
           now: Optional[str] = typer.Option(None, help="for a file: the server time relative times count from"),
           base_url: Optional[str] = typer.Option(None, help="for a file: the forum's base URL"),
-          timezone_name: str = typer.Option("Asia/Shanghai", "--timezone", help="the forum's time zone")) -> None:
+          timezone_name: str = typer.Option("Asia/Shanghai", "--timezone", help="the forum's time zone"),
+          forum: Optional[str] = typer.Option(None, "--forum", help="use this forum of -c config.yaml: its engine, "
+                                              "base URL, zone and selectors (for the generic engine)"),
+          config: str = ConfigOpt) -> None:
     """Show what the scraper extracts from one page: thread rows or posts, and the next page."""
     from monitor.probe import probe_target
+    options = None
+    if forum:
+        cfg = _config(config)
+        try:
+            f = cfg.forum(forum)
+        except KeyError as exc:
+            _fail(exc.args[0], 2)
+        engine, base_url, timezone_name = f.engine, base_url or f.base_url, f.timezone
+        options = f.generic.model_dump() if f.generic else None
+        if engine == "discuz-auto":
+            engine = "auto"
     try:
-        result = probe_target(target, engine, _when(now, timezone_name), base_url, timezone_name)
+        result = probe_target(target, engine, _when(now, timezone_name), base_url, timezone_name, options)
     except SpokeswatchError as exc:
         _fail(str(exc), 2)
     if as_json:

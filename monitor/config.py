@@ -48,14 +48,74 @@ class Login(_Model):
     password: SecretStr = Field(description="password; use ${ENV_VAR} (never logged)")
 
 
+class ListSelectors(_Model):
+    """Where a board page shows each thread (generic engine). ``css@attr`` reads an attribute."""
+
+    row: str = Field(description="one element per thread")
+    link: str = Field(description="the thread link, e.g. 'a.title@href' (its text is the title)")
+    title: str | None = Field(None, description="the title, if not the link's text")
+    author: str | None = Field(None, description="the author's name")
+    author_link: str | None = Field(None, description="the author's profile link (uid via uid_pattern)")
+    time: str | None = Field(None, description="when the thread was posted")
+    replies: str | None = Field(None, description="reply count")
+    views: str | None = Field(None, description="view count")
+    last_post_time: str | None = Field(None, description="time of the last post")
+    last_poster: str | None = Field(None, description="name of the last poster")
+    category: str | None = Field(None, description="the thread's category")
+    next_page: str | None = Field(None, description="link to the next page, e.g. 'a.next@href'")
+    empty: str | None = Field(None, description="an element shown when the board has no threads")
+
+
+class ThreadSelectors(_Model):
+    """Where a thread page shows each post (generic engine)."""
+
+    post: str = Field(description="one element per post")
+    pid: str = Field(description="the post's id, e.g. '@data-pk' or '@id' with pid_pattern")
+    pid_pattern: str | None = Field(None, description="regex whose group 1 is the post id")
+    author: str | None = Field(None, description="the author's name")
+    author_link: str | None = Field(None, description="the author's profile link (uid via uid_pattern)")
+    time: str | None = Field(None, description="when the post was made")
+    floor: str | None = Field(None, description="the floor number")
+    body: str | None = Field(None, description="the post's text")
+    title: str | None = Field(None, description="the thread title (page-wide)")
+    next_page: str | None = Field(None, description="link to the next page")
+    empty: str | None = Field(None, description="an element shown when the thread has no posts")
+
+
+class GenericSelectors(_Model):
+    """A forum described by CSS selectors: engine ``generic``."""
+
+    board_url: str = Field(description="board page URL relative to base_url, with {fid} and {page}")
+    thread_url: str = Field(description="thread page URL relative to base_url, with {tid} and {page}")
+    tid_pattern: str = Field(description="regex on thread links whose group 1 is the thread id")
+    uid_pattern: str | None = Field(None, description="regex on profile links whose group 1 is the user id")
+    time_formats: list[str] = Field(default_factory=list, description=(
+        "strptime formats of absolute times, e.g. '%Y-%m-%d %H:%M:%S'; relative English/Chinese text is "
+        "always understood"))
+    threads: ListSelectors = Field(description="board page selectors: one row per thread")
+    posts: ThreadSelectors = Field(description="thread page selectors: one element per post")
+
+    @field_validator("tid_pattern", "uid_pattern")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                if re.compile(v).groups < 1:
+                    raise ValueError(f"{v!r} needs a group, e.g. '/topic/(\\d+)/'")
+            except re.error as exc:
+                raise ValueError(f"{v!r} is not a regular expression: {exc}") from None
+        return v
+
+
 class Forum(_Model):
     """One forum site to poll."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="short id used in the CLI and database")
     name: str = Field(description="display name")
-    engine: Literal["discuz", "discuz-touch", "discuz-api", "discuz-auto"] = Field("discuz", description=(
+    engine: Literal["discuz", "discuz-touch", "discuz-api", "discuz-auto", "generic"] = Field("discuz", description=(
         "forum engine: discuz (desktop pages), discuz-touch (mobile=2 pages), discuz-api (mobile API v4), "
-        "discuz-auto (the mobile API when the site answers it, else the desktop pages)"))
+        "discuz-auto (the mobile API when the site answers it, else the desktop pages), generic (selectors)"))
+    generic: GenericSelectors | None = Field(None, description="selectors, for engine generic")
     base_url: str = Field(pattern=r"^https?://", description="the forum's root URL, ending with /")
     timezone: str = Field("Asia/Shanghai", description="zone the forum shows its times in")
     poll_interval_minutes: float = Field(10, gt=0, description="how often the boards are polled")
@@ -86,6 +146,12 @@ class Forum(_Model):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
         return v
+
+    @model_validator(mode="after")
+    def _generic_needs_selectors(self) -> Forum:
+        if self.engine == "generic" and self.generic is None:
+            raise ValueError("engine generic needs a `generic:` block of selectors")
+        return self
 
     def cookie_dict(self) -> dict[str, str]:
         pairs = (c.split("=", 1) for c in (self.cookies or "").split(";") if "=" in c)

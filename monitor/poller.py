@@ -89,7 +89,8 @@ def resolve_engine(forum: Forum, fetcher: Fetcher) -> str:
 
 
 def site_of(forum: Forum) -> Site:
-    return Site(base_url=forum.base_url, timezone=forum.timezone, floor_labels=tuple(forum.floor_labels))
+    return Site(base_url=forum.base_url, timezone=forum.timezone, floor_labels=tuple(forum.floor_labels),
+                options=forum.generic.model_dump() if forum.generic else None)
 
 
 def make_fetcher(forum: Forum, **overrides) -> Fetcher:
@@ -197,7 +198,8 @@ class ForumPoller:
         url = (self.engine.feed_url(self.site, board.fid) if board.feed_url == "auto"
                else urljoin(self.forum.base_url, board.feed_url))
         page = self.fetcher.get(url)
-        parsed = rss.parse_feed(page, self.site, self.engine.tid_from_url, self.engine.thread_url)
+        parsed = rss.parse_feed(page, self.site, lambda link: self.engine.tid_from_url(link, self.site),
+                                self.engine.thread_url)
         result.list_pages += 1
         result.warnings += [f"{url}: {w}" for w in parsed.warnings]
         self._read_changed(board.fid, parsed.threads, page.server_now, result)
@@ -294,7 +296,9 @@ class ForumPoller:
 
     def _check_presence(self, result: PollResult) -> None:
         """Read spokesperson profiles (last visit, last activity) at most once a day each."""
-        profile_url = getattr(self.engine, "profile_url", None) or discuz.profile_url
+        profile_url = getattr(self.engine, "profile_url", None)
+        if profile_url is None:
+            return  # an engine without profile pages (generic): last posts seen still tell activity
         checked = self.repo.presence_checked(self.forum.id)
         now = self.clock()
         for unit_id, uid in self.directory.accounts_on(self.forum.id):

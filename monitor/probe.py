@@ -36,7 +36,7 @@ def _load(target: str, now: datetime | None, base_url: str | None) -> tuple[Page
 
 
 def probe_target(target: str, engine: str, now: datetime | None, base_url: str | None,
-                 tz_name: str = "Asia/Shanghai") -> dict:
+                 tz_name: str = "Asia/Shanghai", options=None) -> dict:
     """Fetch or read one page and parse it; return the JSON-ready result.
 
     ``engine`` "auto" picks the engine the page names (Discuz!'s generator meta, the
@@ -53,7 +53,7 @@ def probe_target(target: str, engine: str, now: datetime | None, base_url: str |
     except KeyError as exc:
         raise SpokeswatchError(exc.args[0]) from None
     try:
-        parsed = module.parse_page(page, Site(base, tz_name))
+        parsed = module.parse_page(page, Site(base, tz_name, options=options))
     except ScraperError as exc:
         raise SpokeswatchError(str(exc)) from None
     tz = ZoneInfo(tz_name)

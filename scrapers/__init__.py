@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from scrapers import discuz, discuz_api, discuz_touch
+from scrapers import discuz, discuz_api, discuz_touch, generic
 
 ENGINES: dict[str, ModuleType] = {
     "discuz": discuz,
     "discuz-touch": discuz_touch,
     "discuz-api": discuz_api,
+    "generic": generic,
 }
 
 

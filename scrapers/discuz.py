@@ -42,7 +42,7 @@ def thread_url(site: Site, tid: int, page: int = 1) -> str:
     return url if page == 1 else f"{url}&page={page}"
 
 
-def tid_from_url(url: str) -> int | None:
+def tid_from_url(url: str, site: Site | None = None) -> int | None:
     """The thread id a thread link names (viewthread&tid=T or thread-T-P-1.html)."""
     m = _REWRITTEN_THREAD.search(url) or re.search(r"[?&]tid=(\d+)", url)
     return int(m.group(1)) if m else None

@@ -40,6 +40,7 @@ def thread_url(site: Site, tid: int, page: int = 1) -> str:
 
 tid_from_url = discuz.tid_from_url
 feed_url = discuz.feed_url
+profile_url = discuz.profile_url  # profiles are read from the desktop page
 
 
 def page_number(url: str) -> int:

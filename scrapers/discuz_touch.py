@@ -22,6 +22,7 @@ _TYPEID = re.compile(r"typeid=(\d+)")
 page_number = discuz.page_number
 tid_from_url = discuz.tid_from_url
 feed_url = discuz.feed_url
+profile_url = discuz.profile_url  # profiles are read from the desktop page
 
 
 def board_url(site: Site, fid: int, page: int = 1) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from scrapers.charset import decode_body
 
@@ -134,3 +134,4 @@ class Site:
     base_url: str
     timezone: str = "Asia/Shanghai"
     floor_labels: tuple[str, ...] = ("楼主", "沙发", "板凳", "地板")
+    options: Any = None  # engine settings from config.yaml (the generic engine's selectors)

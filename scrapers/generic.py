@@ -1,0 +1,230 @@
+"""The generic engine: a forum described entirely by CSS selectors in config.yaml.
+
+For forum software nobody wrote a module for. A field is a CSS selector
+(BeautifulSoup + soupsieve), optionally ``@attr`` to read an attribute instead of
+the text; ``@attr`` alone reads the row's (or post's) own attribute. Ids come
+from links through regular expressions (``tid_pattern``, ``uid_pattern``), times
+through the configured formats, or relative text ("2 hours ago", "3 天前").
+
+A selector that matches nothing is never silently zero threads: a row or post
+selector matching nothing raises ParseError naming the selector and the URL,
+and a field matching nothing anywhere on a page becomes a warning.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+from bs4 import BeautifulSoup
+
+from scrapers.errors import ParseError
+from scrapers.records import ParsedPage, Post, Site, ThreadListPage, ThreadPage, ThreadRow
+from scrapers.timeparse import ForumTime, parse_relative
+
+NAME = "generic"
+_EN_AGO = re.compile(r"(\d+|an?|one)\s*(second|sec|minute|min|hour|day|week|month|year)s?\s+ago", re.I)
+_EN_SECONDS = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600, "day": 86400, "week": 604800,
+               "month": 2592000, "year": 31536000}
+_INT = re.compile(r"\d[\d,]*")
+
+
+def _opts(site: Site) -> Mapping[str, Any]:
+    if not site.options:
+        raise ParseError(site.base_url, "the generic engine needs a `generic:` block of selectors in config.yaml")
+    return site.options
+
+
+# ---- URLs ---------------------------------------------------------------
+
+def board_url(site: Site, fid: int, page: int = 1) -> str:
+    return urljoin(site.base_url, _opts(site)["board_url"].format(fid=fid, page=page))
+
+
+def thread_url(site: Site, tid: int, page: int = 1) -> str:
+    return urljoin(site.base_url, _opts(site)["thread_url"].format(tid=tid, page=page))
+
+
+def tid_from_url(url: str, site: Site | None = None) -> int | None:
+    if site is None:
+        return None
+    m = re.search(_opts(site)["tid_pattern"], url)
+    return int(m.group(1)) if m else None
+
+
+# ---- fields -------------------------------------------------------------
+
+def _split(spec: str) -> tuple[str, str | None]:
+    sel, _, attr = spec.partition("@")
+    return sel.strip(), (attr.strip() or None)
+
+
+def _node(el, spec: str | None):
+    if not spec:
+        return None
+    sel, _ = _split(spec)
+    return el if not sel else el.select_one(sel)
+
+
+def _value(el, spec: str | None) -> str | None:
+    """The text (or attribute) a field spec points at within ``el``; None when it matches nothing."""
+    if not spec:
+        return None
+    node = _node(el, spec)
+    if node is None:
+        return None
+    _, attr = _split(spec)
+    if attr:
+        value = node.get(attr)
+        return " ".join(value) if isinstance(value, list) else value
+    return " ".join(node.get_text(" ", strip=True).split())
+
+
+def _int(text: str | None) -> int | None:
+    m = _INT.search(text or "")
+    return int(m.group().replace(",", "")) if m else None
+
+
+def _id(text: str | None, pattern: str | None) -> int | None:
+    if text is None:
+        return None
+    if pattern:
+        m = re.search(pattern, text)
+        return int(m.group(1)) if m else None
+    return _int(text)
+
+
+def parse_time(text: str | None, formats: list[str], server_now: datetime, tz: ZoneInfo) -> ForumTime | None:
+    """An absolute time in one of ``formats`` (local to ``tz`` unless it has an offset), or a
+    relative one in English or Chinese, against the server's clock."""
+    if not text:
+        return None
+    text = " ".join(text.replace("\xa0", " ").split())
+    for fmt in formats:
+        try:
+            dt = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        precision = 0 if "%S" in fmt or "%s" in fmt else (30 if "%M" in fmt else 43200)
+        dt = dt if dt.tzinfo else dt.replace(tzinfo=tz)
+        if precision == 30:
+            dt += timedelta(seconds=30)
+        elif precision == 43200:
+            dt = dt.replace(hour=12)
+        return ForumTime(dt.astimezone(timezone.utc), precision)
+    if text.lower() in ("just now", "now", "moments ago"):
+        return ForumTime(server_now.astimezone(timezone.utc), 1)
+    m = _EN_AGO.search(text)
+    if m:
+        n = 1 if m.group(1).lower() in ("a", "an", "one") else int(m.group(1))
+        step = _EN_SECONDS[m.group(2).lower()]
+        return ForumTime(server_now.astimezone(timezone.utc) - timedelta(seconds=n * step + step / 2),
+                         max(1, step // 2))
+    if text.lower().startswith("yesterday"):
+        day = server_now.astimezone(tz).date() - timedelta(days=1)
+        return ForumTime(datetime.combine(day, datetime.min.time(), tz).replace(hour=12).astimezone(timezone.utc),
+                         43200)
+    return parse_relative(text, server_now, tz)
+
+
+class _Fields:
+    """Reads fields of many rows, remembering which selectors never matched."""
+
+    def __init__(self, section: str, spec: Mapping[str, Any]):
+        self.section, self.spec = section, spec
+        self.hits: dict[str, int] = {}
+
+    def get(self, el, name: str) -> str | None:
+        value = _value(el, self.spec.get(name))
+        if self.spec.get(name):
+            self.hits[name] = self.hits.get(name, 0) + (value is not None)
+        return value
+
+    def warnings(self, url: str) -> list[str]:
+        return [f"{url}: selector {self.section}.{name} {self.spec[name]!r} matched nothing"
+                for name, n in self.hits.items() if n == 0]
+
+
+def _soup(page) -> BeautifulSoup:
+    return BeautifulSoup(page.text, "lxml")
+
+
+def _rows(soup, spec: Mapping[str, Any], key: str, section: str, url: str) -> list:
+    rows = soup.select(spec[key])
+    if not rows and not (spec.get("empty") and soup.select_one(spec["empty"])):
+        raise ParseError(url, f"selector {section}.{key} {spec[key]!r} matched nothing: "
+                              "the markup may have changed (or the page is not what was expected)")
+    return rows
+
+
+def _next(soup, spec: Mapping[str, Any], url: str) -> str | None:
+    href = _value(soup, spec.get("next_page"))
+    return urljoin(url, href) if href else None
+
+
+# ---- parsers ------------------------------------------------------------
+
+def parse_thread_list(page, site: Site) -> ThreadListPage:
+    """Rows from a board page, by the ``list`` selectors."""
+    o, tz = _opts(site), ZoneInfo(site.timezone)
+    spec, formats = o["threads"], o.get("time_formats") or []
+    soup = _soup(page)
+    fields = _Fields("threads", spec)
+    rows, warnings = [], []
+    for el in _rows(soup, spec, "row", "threads", page.url):
+        href = fields.get(el, "link")
+        tid = _id(urljoin(page.url, href), o["tid_pattern"]) if href else None
+        if tid is None:
+            warnings.append(f"{page.url}: a row without a thread link matching {o['tid_pattern']!r}")
+            continue
+        posted = parse_time(fields.get(el, "time"), formats, page.server_now, tz)
+        last = parse_time(fields.get(el, "last_post_time"), formats, page.server_now, tz)
+        author_href = fields.get(el, "author_link")
+        title = fields.get(el, "title") if spec.get("title") else _value(el, spec["link"].split("@")[0])
+        rows.append(ThreadRow(
+            tid=tid, title=title or "", url=thread_url(site, tid), author=fields.get(el, "author"),
+            author_uid=_id(author_href, o.get("uid_pattern")) if author_href else None,
+            posted_at=posted.at if posted else None, posted_precision=posted.precision if posted else 0,
+            replies=_int(fields.get(el, "replies")), views=_int(fields.get(el, "views")),
+            last_post_at=last.at if last else None, last_post_precision=last.precision if last else 0,
+            last_poster=fields.get(el, "last_poster"), category=fields.get(el, "category")))
+    return ThreadListPage(fid=None, threads=rows, page=1, total_pages=None, next_page=_next(soup, spec, page.url),
+                          warnings=warnings + fields.warnings(page.url))
+
+
+def parse_thread(page, site: Site) -> ThreadPage:
+    """Posts from a thread page, by the ``thread`` selectors."""
+    o, tz = _opts(site), ZoneInfo(site.timezone)
+    spec, formats = o["posts"], o.get("time_formats") or []
+    soup = _soup(page)
+    fields = _Fields("posts", spec)
+    posts, warnings = [], []
+    for i, el in enumerate(_rows(soup, spec, "post", "posts", page.url)):
+        pid = _id(fields.get(el, "pid"), spec.get("pid_pattern"))
+        if pid is None:
+            warnings.append(f"{page.url}: post {i + 1} has no id ({spec.get('pid')!r})")
+            continue
+        posted = parse_time(fields.get(el, "time"), formats, page.server_now, tz)
+        author_href = fields.get(el, "author_link")
+        body_el = _node(el, spec.get("body"))
+        posts.append(Post(
+            pid=pid, floor=_int(fields.get(el, "floor")), author=fields.get(el, "author"),
+            author_uid=_id(author_href, o.get("uid_pattern")) if author_href else None,
+            posted_at=posted.at if posted else None, posted_precision=posted.precision if posted else 0,
+            body="\n".join(line.strip() for line in body_el.get_text("\n").splitlines() if line.strip())
+            if body_el is not None else ""))
+    title = _value(soup, spec.get("title"))
+    return ThreadPage(tid=tid_from_url(page.url, site), title=title, category=None, replies=None, views=None,
+                      posts=posts, page=1, total_pages=None, next_page=_next(soup, spec, page.url),
+                      warnings=warnings + fields.warnings(page.url))
+
+
+def parse_page(page, site: Site) -> ParsedPage:
+    """A thread page if the post selector matches, else a board page."""
+    o = _opts(site)
+    if _soup(page).select_one(o["posts"]["post"]) is not None:
+        return parse_thread(page, site)
+    return parse_thread_list(page, site)

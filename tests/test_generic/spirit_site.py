@@ -1,0 +1,106 @@
+"""A real Spirit forum (django-spirit, from PyPI) on 127.0.0.1, for the generic engine's tests.
+
+The project is made by Spirit's own ``spirit startproject``; users, topics and
+comments are created through Spirit's models; the forum is served by Django's
+runserver. Times are shown in Chinese (zh-hans: "2026年11月30日 13:18") in Asia/Shanghai.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SETTINGS = '''
+from .dev import *  # noqa
+TIME_ZONE = "Asia/Shanghai"
+LANGUAGE_CODE = "zh-hans"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+ST_RATELIMIT_ENABLE = False
+ST_PRIVATE_FORUM = False
+LOGGING = {"version": 1, "disable_existing_loggers": True}
+'''
+
+POPULATE = '''
+import json, sys
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+from django.contrib.auth import get_user_model
+from spirit.category.models import Category
+from spirit.topic.models import Topic
+from spirit.comment.models import Comment
+tz = ZoneInfo("Asia/Shanghai")
+spec = json.loads(sys.stdin.read())
+User = get_user_model()
+users = {name: User.objects.create_user(username=name, password="pw-" + name) for name in spec["users"]}
+for u in users.values():
+    u.st.is_verified = True
+    u.st.save()
+category = Category.objects.create(title=spec["category"])
+out = {"category": category.pk, "users": {n: u.pk for n, u in users.items()}, "topics": []}
+for t in spec["topics"]:
+    when = [datetime.fromisoformat(c["at"]).replace(tzinfo=tz) for c in t["comments"]]
+    topic = Topic.objects.create(user=users[t["comments"][0]["user"]], category=category, title=t["title"],
+                                 date=when[0], last_active=when[-1], comment_count=len(when))
+    made = []
+    for c, at in zip(t["comments"], when):
+        comment = Comment.objects.create(user=users[c["user"]], topic=topic, comment=c["text"],
+                                         comment_html="<p>" + c["text"] + "</p>")
+        Comment.objects.filter(pk=comment.pk).update(date=at)
+        made.append({"pk": comment.pk, "user": c["user"], "at": c["at"], "text": c["text"]})
+    out["topics"].append({"pk": topic.pk, "title": t["title"], "comments": made})
+print("RESULT" + json.dumps(out))
+'''
+
+
+@dataclass
+class SpiritForum:
+    base_url: str
+    process: subprocess.Popen
+    data: dict
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_spirit(workdir: Path, spec: dict) -> SpiritForum:
+    """Create, populate and serve a Spirit forum; return its URL and the ids it created."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    subprocess.run([str(bin_dir / "spirit"), "startproject", "forum"], cwd=workdir, env=env, check=True,
+                   capture_output=True)
+    project = workdir / "forum"
+    (project / "forum" / "settings" / "spokeswatch.py").write_text(SETTINGS, "utf-8")
+    env["DJANGO_SETTINGS_MODULE"] = "forum.settings.spokeswatch"
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput"], cwd=project, env=env, check=True, capture_output=True)
+    made = subprocess.run([*manage, "shell", "-c", POPULATE], cwd=project, env=env, check=True,
+                          capture_output=True, text=True, input=json.dumps(spec))
+    data = json.loads(made.stdout.split("RESULT", 1)[1])
+    port = _free_port()
+    proc = subprocess.Popen([*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=project, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return SpiritForum(f"http://127.0.0.1:{port}/", proc, data)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the Spirit forum did not start")

@@ -1,0 +1,166 @@
+"""The generic engine, configured by selectors only, on a real forum engine nobody here wrote.
+
+django-spirit (from PyPI) runs on 127.0.0.1 with users, topics and comments created
+through its own models; spokeswatch polls it over HTTP and must store every thread,
+post, author, uid and time (to the minute the pages show).
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from monitor.config import parse_config
+from monitor.service import Service
+from tests.helpers import ROOT
+
+TZ = ZoneInfo("Asia/Shanghai")
+SPOKESPERSON = "市水务局发言人"
+CITIZENS = ["alice", "荆门老张", "漳河水"]
+
+SELECTORS = """
+    engine: generic
+    generic:
+      board_url: "category/{fid}/"
+      thread_url: "topic/{tid}/"
+      tid_pattern: "/topic/(\\\\d+)/"
+      uid_pattern: "/user/(\\\\d+)/"
+      time_formats: ["%Y年%m月%d日 %H:%M"]
+      threads:
+        row: ".layout__topics__topic"
+        link: "a.topic__link@href"
+        replies: ".topic__comments"
+        last_post_time: ".topic__date@title"
+        next_page: "ul.paginator a:has(> i.fa-chevron-right)@href"
+        empty: ".layout__topics p"
+      posts:
+        post: ".comments_list__comment"
+        pid: "@data-pk"
+        floor: "@data-number"
+        author: "a.comment__info__username__link span"
+        author_link: "a.comment__info__username__link@href"
+        time: ".comment__info__date li[title]@title"
+        body: ".comment__text"
+        title: "h1.headline"
+        next_page: "ul.paginator a:has(> i.fa-chevron-right)@href"
+"""
+
+
+def _spec() -> dict:
+    start = datetime(2026, 11, 2, 8, 0, 5)
+    topics = []
+    for n in range(25):  # more than one page of topics (20 a page)
+        posted = start + timedelta(hours=7 * n, minutes=n)
+        comments = [{"user": CITIZENS[n % 3], "at": posted.isoformat(), "text": f"第{n}个问题：自来水发黄\n第二行"}]
+        if n % 4 == 0:
+            comments.append({"user": SPOKESPERSON, "at": (posted + timedelta(hours=5)).isoformat(),
+                             "text": "已安排检修，谢谢监督。"})
+        if n == 7:  # a long thread: more than one page of comments (20 a page)
+            comments += [{"user": CITIZENS[k % 3], "at": (posted + timedelta(minutes=30 + k)).isoformat(),
+                          "text": f"顶 {k}"} for k in range(24)]
+        topics.append({"title": f"问政{n}：小区自来水发黄", "comments": comments})
+    return {"users": CITIZENS + [SPOKESPERSON], "category": "网络问政", "topics": topics}
+
+
+@pytest.fixture(scope="module")
+def spirit(tmp_path_factory):
+    try:
+        import spirit  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("django-spirit is a test dependency: pip install -e '.[test]'")
+        pytest.skip("django-spirit not installed (pip install -e '.[test]')")
+    from tests.test_generic.spirit_site import start_spirit
+    forum = start_spirit(tmp_path_factory.mktemp("spirit"), _spec())
+    yield forum
+    forum.stop()
+
+
+def _config(spirit, db: str, selectors: str = SELECTORS):
+    uid = spirit.data["users"][SPOKESPERSON]
+    text = f"""
+database: {db}
+forums:
+  - id: spirit
+    name: Spirit 问政论坛
+    base_url: {spirit.base_url}
+    rate_limit: 0
+{selectors}
+    boards:
+      - fid: {spirit.data["category"]}
+        name: 网络问政
+        kind: programme
+units:
+  - id: water
+    name: 市水务局
+    accounts:
+      - {{forum: spirit, uid: {uid}}}
+"""
+    return parse_config(text, "spirit-config.yaml")
+
+
+def test_every_thread_post_author_and_time_is_stored(spirit, tmp_path):
+    svc = Service(_config(spirit, f"sqlite:///{tmp_path / 'db.sqlite3'}"))
+    [r] = svc.poll()
+    assert r.status == "ok", (r.error, r.warnings[:5])
+    from sqlalchemy import select
+
+    from models.tables import PostRecord, ThreadRecord
+    with svc.repo.session("t") as s:
+        threads = {t.tid: t for t in s.scalars(select(ThreadRecord))}
+        posts = {p.pid: p for p in s.scalars(select(PostRecord))}
+    assert set(threads) == {t["pk"] for t in spirit.data["topics"]}
+    expected = [c for t in spirit.data["topics"] for c in t["comments"]]
+    assert set(posts) == {c["pk"] for c in expected}
+    uids = spirit.data["users"]
+    for topic in spirit.data["topics"]:
+        t = threads[topic["pk"]]
+        assert t.title == topic["title"] and t.posted_at is not None
+        for floor, c in enumerate(topic["comments"], start=1):
+            p = posts[c["pk"]]
+            assert (p.author, p.author_uid, p.floor) == (c["user"], uids[c["user"]], floor)
+            truth = datetime.fromisoformat(c["at"]).replace(tzinfo=TZ)
+            assert abs(p.posted_at - truth) <= timedelta(seconds=p.posted_precision) and p.posted_precision == 30
+            assert p.body == c["text"]
+            assert (p.unit_id == "water") == (c["user"] == SPOKESPERSON)
+    result = svc.check(datetime(2026, 12, 31, tzinfo=TZ))
+    assert result.states["answered_in_time"] == 7 and result.states["overdue"] == 18
+    [steady] = svc.poll()
+    # nothing changed: one list page (two requests: Spirit redirects /category/N/ to its slugged URL)
+    assert steady.threads_fetched == 0 and steady.list_pages == 1 and steady.requests == 2
+    svc.close()
+
+
+def test_a_selector_that_matches_nothing_is_reported_with_url_and_selector(spirit, tmp_path):
+    broken = SELECTORS.replace('row: ".layout__topics__topic"', 'row: ".topic-row-renamed"')
+    svc = Service(_config(spirit, f"sqlite:///{tmp_path / 'db.sqlite3'}", broken))
+    [r] = svc.poll()
+    svc.close()
+    assert r.status == "failed"
+    assert "selector threads.row '.topic-row-renamed' matched nothing" in r.error
+    assert spirit.base_url in r.error
+    half = SELECTORS.replace('author: "a.comment__info__username__link span"', 'author: "span.nickname"')
+    svc = Service(_config(spirit, f"sqlite:///{tmp_path / 'db2.sqlite3'}", half))
+    [r] = svc.poll()
+    svc.close()
+    assert r.status == "partial"
+    assert any("selector posts.author 'span.nickname' matched nothing" in w for w in r.warnings)
+
+
+def test_probe_reports_what_the_selectors_find(spirit, tmp_path):
+    import subprocess
+    import sys
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"database: sqlite:///{tmp_path / 'p.sqlite3'}\nforums:\n  - id: spirit\n    name: s\n"
+                   f"    base_url: {spirit.base_url}\n{SELECTORS}\n    boards: [{{fid: {spirit.data['category']}}}]\n",
+                   "utf-8")
+    topic = spirit.data["topics"][7]["pk"]
+    r = subprocess.run([sys.executable, "-m", "monitor", "probe", f"{spirit.base_url}topic/{topic}/", "--json",
+                        "-c", str(cfg), "--forum", "spirit"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stderr
+    import json
+    data = json.loads(r.stdout)
+    assert data["engine"] == "generic" and data["kind"] == "thread" and len(data["posts"]) == 20
+    assert data["next_page"] and data["posts"][0]["author"] == "荆门老张"
