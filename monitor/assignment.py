@@ -52,6 +52,12 @@ class Directory:
             return self._by_name.get((forum_id, username))
         return None
 
+    def unit_of_post(self, forum_id: str, post) -> str | None:
+        """The unit a post speaks for: a message board reply by the unit it names, else its author's."""
+        if post.on_behalf_of:
+            return self.unit_named_in(post.on_behalf_of)
+        return self.unit_of_author(forum_id, post.author_uid, post.author)
+
     def board(self, forum_id: str, fid: int) -> Board | None:
         return self._boards.get((forum_id, fid))
 

@@ -70,7 +70,8 @@ class ThreadSelectors(_Model):
     """Where a thread page shows each post (generic engine)."""
 
     post: str = Field(description="one element per post")
-    pid: str = Field(description="the post's id, e.g. '@data-pk' or '@id' with pid_pattern")
+    pid: str = Field(description=(
+        "the post's id, e.g. '@data-pk' or '@id' with pid_pattern; '#tid' for one question per page (留言板)"))
     pid_pattern: str | None = Field(None, description="regex whose group 1 is the post id")
     author: str | None = Field(None, description="the author's name")
     author_link: str | None = Field(None, description="the author's profile link (uid via uid_pattern)")
@@ -80,6 +81,11 @@ class ThreadSelectors(_Model):
     title: str | None = Field(None, description="the thread title (page-wide)")
     next_page: str | None = Field(None, description="link to the next page")
     empty: str | None = Field(None, description="an element shown when the thread has no posts")
+    official_reply: str | None = Field(None, description=(
+        "message boards (留言板): the official reply block; it becomes a post by the unit it names"))
+    official_unit: str | None = Field(None, description="within the block: the replying unit (回复单位)")
+    official_time: str | None = Field(None, description="within the block: the reply time (回复时间)")
+    official_body: str | None = Field(None, description="within the block: the reply text (回复内容)")
 
 
 class GenericSelectors(_Model):

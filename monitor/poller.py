@@ -282,7 +282,7 @@ class ForumPoller:
                 self.repo.set_posts_per_page(self.forum.id, self.ppp)
             if parsed.page == 1:
                 self.repo.fill_thread_meta(thread_id, parsed.title, parsed.category)
-            units = [self.directory.unit_of_author(self.forum.id, p.author_uid, p.author) for p in parsed.posts]
+            units = [self.directory.unit_of_post(self.forum.id, p) for p in parsed.posts]
             result.add(self.repo.store_posts_idempotent(self.forum.id, thread_id, parsed.posts, units,
                                                         page.server_now, assume_new=known is None and not full))
             seen.update(p.pid for p in parsed.posts)

@@ -75,7 +75,8 @@ def probe_target(target: str, engine: str, now: datetime | None, base_url: str |
         out.update(tid=parsed.tid, title=parsed.title, category=parsed.category,
                    replies=parsed.replies, views=parsed.views)
         out["posts"] = [{"pid": p.pid, "floor": p.floor, "author": p.author, "uid": p.author_uid,
-                         "posted_at": _iso(p.posted_at, tz), "body": p.body, "edit_note": p.edit_note}
+                         "posted_at": _iso(p.posted_at, tz), "body": p.body, "edit_note": p.edit_note,
+                         "on_behalf_of": p.on_behalf_of}
                         for p in parsed.posts]
     if not out["threads"] and not out["posts"]:
         out["warnings"].append("the page parsed but yielded no threads or posts: check the engine and URL")

@@ -202,8 +202,10 @@ def parse_thread(page, site: Site) -> ThreadPage:
     soup = _soup(page)
     fields = _Fields("posts", spec)
     posts, warnings = [], []
+    tid = tid_from_url(page.url, site)
     for i, el in enumerate(_rows(soup, spec, "post", "posts", page.url)):
-        pid = _id(fields.get(el, "pid"), spec.get("pid_pattern"))
+        # "#tid": one question per page (message boards): the item's id is the post's id
+        pid = tid if spec.get("pid") == "#tid" else _id(fields.get(el, "pid"), spec.get("pid_pattern"))
         if pid is None:
             warnings.append(f"{page.url}: post {i + 1} has no id ({spec.get('pid')!r})")
             continue
@@ -216,10 +218,33 @@ def parse_thread(page, site: Site) -> ThreadPage:
             posted_at=posted.at if posted else None, posted_precision=posted.precision if posted else 0,
             body="\n".join(line.strip() for line in body_el.get_text("\n").splitlines() if line.strip())
             if body_el is not None else ""))
+    reply = _official_reply(soup, spec, page, formats, tz, tid, len(posts))
+    if reply is not None:
+        posts.append(reply)
     title = _value(soup, spec.get("title"))
-    return ThreadPage(tid=tid_from_url(page.url, site), title=title, category=None, replies=None, views=None,
+    return ThreadPage(tid=tid, title=title, category=None, replies=None, views=None,
                       posts=posts, page=1, total_pages=None, next_page=_next(soup, spec, page.url),
                       warnings=warnings + fields.warnings(page.url))
+
+
+def _official_reply(soup, spec, page, formats, tz, tid: int | None, count: int) -> Post | None:
+    """A message board's official reply block (回复单位/回复时间/回复内容) as a post by that unit.
+
+    Its id is the item's id negated (one official reply per item), so it never collides
+    with a real post id."""
+    if not spec.get("official_reply"):
+        return None
+    block = soup.select_one(spec["official_reply"])
+    if block is None or tid is None:
+        return None  # not answered yet
+    unit = _value(block, spec.get("official_unit"))
+    body = _value(block, spec.get("official_body")) or ""
+    if not unit and not body:
+        return None  # an empty reply block: still unanswered
+    when = parse_time(_value(block, spec.get("official_time")), formats, page.server_now, tz)
+    return Post(pid=-tid, floor=count + 1, author=unit, author_uid=None,
+                posted_at=when.at if when else None, posted_precision=when.precision if when else 0,
+                body=body, on_behalf_of=unit or None)
 
 
 def parse_page(page, site: Site) -> ParsedPage:

@@ -63,6 +63,7 @@ class Post:
     posted_precision: int
     body: str
     edit_note: str | None = None
+    on_behalf_of: str | None = None  # a message board's official reply: the unit it names
 
 
 @dataclass
