@@ -144,9 +144,12 @@ def test_a_selector_that_matches_nothing_is_reported_with_url_and_selector(spiri
     half = SELECTORS.replace('author: "a.comment__info__username__link span"', 'author: "span.nickname"')
     svc = Service(_config(spirit, f"sqlite:///{tmp_path / 'db2.sqlite3'}", half))
     [r] = svc.poll()
+    health = svc.digest().health
     svc.close()
     assert r.status == "partial"
     assert any("selector posts.author 'span.nickname' matched nothing" in w for w in r.warnings)
+    assert health[0]["status"] == "partial"  # the digest's health section says so too
+    assert any("span.nickname" in w for w in health[0]["warnings"])
 
 
 def test_probe_reports_what_the_selectors_find(spirit, tmp_path):
