@@ -176,17 +176,33 @@ def floor_of(label: str, site: Site) -> int | None:
     return first_int(label)
 
 
+def _post_parts(table, pid: int) -> dict:
+    """The elements of one post, found in a single pass over its table (the hot path)."""
+    ids = {f"postnum{pid}": "floor", f"authorposton{pid}": "time", f"postmessage_{pid}": "message"}
+    found: dict = {}
+    for el in table.iter("a", "em", "td", "div"):
+        key = ids.get(el.get("id", ""))
+        if key:
+            found[key] = el
+        elif el.tag == "a" and "author" not in found and el.getparent().get("class") == "authi":
+            found["author"] = el  # the first authi link is the left column's author name
+        elif el.tag == "div" and el.get("class") == "pcb":
+            found.setdefault("pcb", el)
+    return found
+
+
 def _post(table, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
     pid = int(table.get("id")[3:])
-    author_link = xfirst(table, ".//td[contains(@class,'pls')]//div[@class='authi']/a")
+    parts = _post_parts(table, pid)
+    author_link = parts.get("author")
     author = text_of(author_link) if author_link is not None else (
-        text_of(xfirst(table, ".//td[contains(@class,'pls')]//div[@class='authi']")) or None)
-    floor_el = xfirst(table, ".//a[@id=$id]", id=f"postnum{pid}")
+        text_of(xfirst(table, ".//td[contains(@class,'pls')]//div[@class='authi']")) or None)  # anonymous
+    floor_el = parts.get("floor")
     floor = floor_of(text_of(floor_el), site) if floor_el is not None else position
-    posted = time_of(xfirst(table, ".//em[@id=$id]", id=f"authorposton{pid}"), server_now, tz)
-    td = xfirst(table, ".//td[@id=$id]", id=f"postmessage_{pid}")
+    posted = time_of(parts.get("time"), server_now, tz)
+    td = parts.get("message")
     if td is None:  # locked or banned-author posts have no message cell
-        body, note = text_of(xfirst(table, ".//div[@class='pcb']")), None
+        body, note = text_of(parts.get("pcb")), None
     else:
         note_el = xfirst(td, ".//i[@class='pstatus']")
         body, note = body_text(td, skip=note_el), (text_of(note_el) or None)
