@@ -81,7 +81,9 @@ def time_of(el, server_now, tz):
 
 def pager(doc, base: str) -> tuple[int, int | None, str | None]:
     """(current page, total pages, next page URL) from div.pg."""
-    pg = xfirst(doc, "//div[@class='pg']")
+    # the pager sits in a known box on desktop pages (an id lookup, not a scan of the page)
+    box = xfirst(doc, "id('pgt')|id('fd_page_top')")
+    pg = xfirst(box, ".//div[@class='pg']") if box is not None else xfirst(doc, "//div[@class='pg']")
     if pg is None:
         return 1, 1, None
     current = first_int(text_of(xfirst(pg, "./strong"))) or 1
@@ -149,7 +151,7 @@ def parse_thread_list(page, site: Site) -> ThreadListPage | PromptPage:
 
 
 def _thread_list(doc, page, site: Site) -> ThreadListPage:
-    table = xfirst(doc, "//table[@id='threadlisttableid']")
+    table = xfirst(doc, "id('threadlisttableid')")
     base, tz = base_of(doc, page.url), ZoneInfo(site.timezone)
     rows, warnings = [], []
     for tbody in xall(doc, "//tbody[starts-with(@id,'normalthread_') or starts-with(@id,'stickthread_')]"):
@@ -180,10 +182,12 @@ def _post_parts(table, pid: int) -> dict:
     """The elements of one post, found in a single pass over its table (the hot path)."""
     ids = {f"postnum{pid}": "floor", f"authorposton{pid}": "time", f"postmessage_{pid}": "message"}
     found: dict = {}
-    for el in table.iter("a", "em", "td", "div"):
+    for el in table.iter("a", "em", "td", "div", "i"):
         key = ids.get(el.get("id", ""))
         if key:
             found[key] = el
+        elif el.tag == "i" and el.get("class") == "pstatus":
+            found.setdefault("note", el)  # the edit note (本帖最后由 … 编辑)
         elif el.tag == "a" and "author" not in found and el.getparent().get("class") == "authi":
             found["author"] = el  # the first authi link is the left column's author name
         elif el.tag == "div" and el.get("class") == "pcb":
@@ -204,7 +208,7 @@ def _post(table, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
     if td is None:  # locked or banned-author posts have no message cell
         body, note = text_of(parts.get("pcb")), None
     else:
-        note_el = xfirst(td, ".//i[@class='pstatus']")
+        note_el = parts.get("note")
         body, note = body_text(td, skip=note_el), (text_of(note_el) or None)
     return Post(pid=pid, floor=floor, author=author,
                 author_uid=uid_in(author_link.get("href")) if author_link is not None else None,
@@ -219,7 +223,7 @@ def parse_thread(page, site: Site) -> ThreadPage | PromptPage:
 
 
 def _thread(doc, page, site: Site) -> ThreadPage:
-    postlist = xfirst(doc, "//div[@id='postlist']")
+    postlist = xfirst(doc, "id('postlist')")
     base, tz = base_of(doc, page.url), ZoneInfo(site.timezone)
     posts, warnings = [], []
     current, total, nxt = pager(doc, base)
@@ -231,9 +235,10 @@ def _thread(doc, page, site: Site) -> ThreadPage:
     for p in posts:
         if p.posted_at is None:
             warnings.append(f"post {p.pid}: post time not found")
-    counts = [first_int(text_of(s)) for s in xall(postlist, ".//td[contains(@class,'pls')]/div[contains(@class,'hm')]/span[@class='xi1']")]
-    subject = xfirst(doc, "//span[@id='thread_subject']")
-    cat = xfirst(doc, "//h1[contains(@class,'ts')]/a[contains(@href,'typeid=')]")
+    counts = [first_int(text_of(s)) for s in
+              xall(postlist, "./table[1]//td[contains(@class,'pls')]/div[contains(@class,'hm')]/span[@class='xi1']")]
+    subject = xfirst(doc, "id('thread_subject')")
+    cat = xfirst(doc, "id('thread_subject')/parent::h1/a[contains(@href,'typeid=')]")
     tid = first_int(parse_qs(urlsplit(page.url).query).get("tid", [""])[0])
     if tid is None:
         m = _REWRITTEN_THREAD.search(page.url)
@@ -319,22 +324,22 @@ def parse_page(page, site: Site) -> ParsedPage:
     return _parse(page, site, want=None)
 
 
-_KINDS = {"thread": ("//div[@id='postlist']", _thread, "no post list (div#postlist)"),
+_KINDS = {"thread": ("id('postlist')", _thread, "no post list (div#postlist)"),
           "profile": ("//div[@id='ct']//li/em[.='最后访问' or .='注册时间']", _profile, "no profile fields"),
-          "thread_list": ("//div[@id='threadlist']|//table[@id='threadlisttableid']", _thread_list,
+          "thread_list": ("id('threadlist')|id('threadlisttableid')", _thread_list,
                           "no thread list (table#threadlisttableid)")}
 
 
 def _parse(page, site: Site, want: str | None) -> ParsedPage:
-    """Parse the page once: a prompt page wins, then the kind wanted (or whichever it is)."""
+    """Parse the page once: the kind wanted (or whichever it is), else a prompt page."""
     doc = html_doc(page.text, page.url)
-    prompt = detect_prompt(doc)
-    if prompt:
-        return prompt
     for kind in ([want] if want else list(_KINDS)):
         marker, build, _ = _KINDS[kind]
         if xfirst(doc, marker) is not None:
             return build(doc, page, site)
+    prompt = detect_prompt(doc)
+    if prompt:
+        return prompt
     if want:
         raise ParseError(page.url, f"{_KINDS[want][2]} on this page; is it a Discuz! X {want.replace('_', ' ')} page?")
     raise ParseError(page.url, "neither a Discuz! board list, a thread nor a prompt page")
