@@ -73,7 +73,7 @@ class Service:
         """The bulletin for ``period`` as of ``as_of`` (default: the period's end, or now if earlier)."""
         now = self.clock()
         self.check(now)  # assignments follow the latest data
-        start, end = period.bounds(self.config.timezone)
+        _, end = period.bounds(self.config.timezone)
         return build_bulletin(self.config, self.repo, period, as_of or min(end, now), lang)
 
     def write_digest(self, out_dir: str | Path, now: datetime | None = None, lang: str | None = None):
