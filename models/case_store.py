@@ -87,13 +87,15 @@ class CaseStore(RepositoryBase):
                 .where(or_(ResponseCase.id.is_(None), ResponseCase.state.in_(("pending", "overdue")),
                            ThreadRecord.changed_at > ResponseCase.checked_at))))
 
-    def thread_posts(self, thread_ids: Sequence[int]) -> dict[int, list[PostRecord]]:
-        """Live posts of the given threads, in floor order."""
-        out: dict[int, list[PostRecord]] = {i: [] for i in thread_ids}
+    def thread_posts(self, thread_ids: Sequence[int]) -> dict[int, list]:
+        """Live posts of the given threads in floor order: who, when, for which unit (no bodies)."""
+        out: dict[int, list] = {i: [] for i in thread_ids}
+        columns = (PostRecord.id, PostRecord.thread_id, PostRecord.pid, PostRecord.floor, PostRecord.author,
+                   PostRecord.author_uid, PostRecord.unit_id, PostRecord.posted_at)
         with self.session("reading posts") as s:
             for chunk in _chunks(list(thread_ids), 500):
-                for p in s.scalars(select(PostRecord).where(PostRecord.thread_id.in_(chunk),
-                                                            PostRecord.deleted_at.is_(None))
+                for p in s.execute(select(*columns).where(PostRecord.thread_id.in_(chunk),
+                                                          PostRecord.deleted_at.is_(None))
                                    .order_by(PostRecord.thread_id, PostRecord.floor, PostRecord.pid)):
                     out[p.thread_id].append(p)
         return out

@@ -8,7 +8,7 @@ from datetime import datetime
 from loguru import logger
 
 from models.repository import Repository
-from models.tables import PostRecord, ThreadRecord
+from models.tables import ThreadRecord
 from monitor.assignment import Assignment, Directory
 from monitor.config import Config
 from monitor.rules import Outcome, Reply, Timeline, evaluate
@@ -31,12 +31,12 @@ def calendar_of(config: Config) -> WorkCalendar:
     return WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays, config.timezone)
 
 
-def replies_of(posts: list[PostRecord]) -> list[Reply]:
+def replies_of(posts: list) -> list[Reply]:
     """Posts after the opening one, as rule inputs."""
     return [Reply(p.posted_at, p.unit_id, p.id) for p in posts[1:] if p.posted_at is not None]
 
 
-def assignment_of(directory: Directory, t: ThreadRecord, posts: list[PostRecord]) -> Assignment:
+def assignment_of(directory: Directory, t: ThreadRecord, posts: list) -> Assignment:
     opener = posts[0] if posts and posts[0].floor in (1, None) else None
     uid = opener.author_uid if opener else t.author_uid
     name = opener.author if opener else t.author
@@ -44,7 +44,7 @@ def assignment_of(directory: Directory, t: ThreadRecord, posts: list[PostRecord]
                             [r.unit_id for r in replies_of(posts)])
 
 
-def outcome_of(t: ThreadRecord, posts: list[PostRecord], config: Config, calendar: WorkCalendar,
+def outcome_of(t: ThreadRecord, posts: list, config: Config, calendar: WorkCalendar,
                now: datetime) -> Outcome:
     timeline = Timeline(t.posted_at, t.unit_id, replies_of(posts), t.max_views or 0, t.max_replies or 0)
     return evaluate(timeline, config.rules, calendar, now)
