@@ -166,6 +166,15 @@ def status(config: str = ConfigOpt) -> None:
         when = (r.finished_at or r.started_at).astimezone(tz).strftime("%Y-%m-%d %H:%M")
         typer.echo(f"{f.id}: last poll {when} {r.status}, {r.requests} requests, {r.posts_new} new posts"
                    + (f" — {r.error}" if r.error else ""))
+    from monitor.daemon import HEARTBEAT_SECONDS, read_heartbeat
+    beat = read_heartbeat(cfg)
+    if beat is None:
+        typer.echo("daemon: no heartbeat here (never run with this state_dir)")
+    else:
+        age = (datetime.now(timezone.utc) - datetime.fromisoformat(beat["at"])).total_seconds()
+        alive = beat["state"] == "running" and age < 4 * HEARTBEAT_SECONDS
+        typer.echo(f"daemon: {'running' if alive else 'not running'} (pid {beat['pid']}, "
+                   f"last heartbeat {age:.0f} s ago{', ' + beat['state'] if not alive else ''})")
     counts = svc.repo.counts()
     states = svc.repo.case_states()
     typer.echo(f"stored: {counts['threads']} threads, {counts['posts']} posts; cases: "

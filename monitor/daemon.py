@@ -6,9 +6,11 @@ running job to finish its current write, and logs the shutdown in ``finally``.
 """
 from __future__ import annotations
 
+import json
+import os
 import signal
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,8 @@ from loguru import logger
 
 from monitor.errors import SpokeswatchError
 from monitor.service import Service
+
+HEARTBEAT_SECONDS = 15
 
 
 class Daemon:
@@ -77,8 +81,22 @@ class Daemon:
         self.service.stop.set()  # a running poll ends after the write in progress
         self.stop_requested.set()
 
+    def heartbeat(self, state: str = "running") -> None:
+        """Write state_dir/heartbeat.json: that the daemon lives, and when each job runs next."""
+        jobs = {job.id: job.next_run_time.isoformat() if job.next_run_time else None
+                for job in self.scheduler.get_jobs()} if state == "running" else {}
+        path = heartbeat_path(self.config)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"pid": os.getpid(), "state": state,
+                                       "at": datetime.now(timezone.utc).isoformat(), "next_runs": jobs}), "utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            logger.warning("cannot write the heartbeat {}: {}", path, exc)
+
     def run(self) -> None:
-        """Run until SIGTERM/SIGINT."""
+        """Run until SIGTERM/SIGINT: jobs in the background, a heartbeat every few seconds here."""
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         self.schedule()
@@ -86,9 +104,24 @@ class Daemon:
         logger.info("spokeswatch running: {} forum(s), check every {} min, digest at {}",
                     len(self.config.forums), self.config.check_interval_minutes, self.config.digest.time)
         try:
-            while not self.stop_requested.wait(timeout=1.0):
-                pass
+            while True:
+                self.heartbeat()
+                if self.stop_requested.wait(timeout=HEARTBEAT_SECONDS):
+                    break
         finally:
             self.scheduler.shutdown(wait=True)
             self.service.close()
+            self.heartbeat("stopped")
             logger.info("spokeswatch stopped cleanly")
+
+
+def heartbeat_path(config) -> Path:
+    return Path(config.state_dir) / "heartbeat.json"
+
+
+def read_heartbeat(config) -> dict | None:
+    """The daemon's last heartbeat, or None when it never ran here."""
+    try:
+        return json.loads(heartbeat_path(config).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -122,11 +122,15 @@ def test_daemon_polls_the_served_demo_forum_and_stops_cleanly_on_sigterm(tmp_pat
             except sqlite3.Error:
                 return False
         assert _wait_for(polled, 90), daemon.stderr.read() if daemon.poll() is not None else "no poll run"
+        alive = run("status", "-c", str(cfg), env={"SPOKESWATCH_DATABASE": f"sqlite:///{db}"}, cwd=tmp_path)
+        assert f"daemon: running (pid {daemon.pid}," in alive.stdout
         daemon.send_signal(signal.SIGTERM)
         out, err = daemon.communicate(timeout=60)
         assert daemon.returncode == 0, err
         assert "stopped cleanly" in err
-        status = run("status", "-c", str(cfg), env={"SPOKESWATCH_DATABASE": f"sqlite:///{db}"})
+        after = run("status", "-c", str(cfg), env={"SPOKESWATCH_DATABASE": f"sqlite:///{db}"}, cwd=tmp_path)
+        assert "daemon: not running" in after.stdout and "stopped" in after.stdout
+        status = run("status", "-c", str(cfg), env={"SPOKESWATCH_DATABASE": f"sqlite:///{db}"}, cwd=tmp_path)
         assert status.returncode == 0 and "demo: last poll" in status.stdout and " ok, " in status.stdout
         with sqlite3.connect(db) as c:
             assert c.execute("select status from poll_runs").fetchone()[0] == "ok"
