@@ -115,16 +115,33 @@ def check(config: str = ConfigOpt, now: Optional[str] = typer.Option(None, help=
 @app.command()
 def digest(config: str = ConfigOpt, date: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD: the digest of that day, at the configured digest time"),
            out: Optional[str] = typer.Option(None, "--out", help="folder for digest.md/.html/.json"),
-           lang: Optional[str] = typer.Option(None, help="zh or en")) -> None:
-    """Write the overdue digest (and print its Markdown)."""
+           lang: Optional[str] = typer.Option(None, help="zh or en"),
+           unit: Optional[str] = typer.Option(None, "--unit", help="only this unit's threads (its own list)"),
+           send: bool = typer.Option(False, "--send", help="also deliver it to digest.notify and units' notify")) -> None:
+    """Write the overdue digest (and print its Markdown); --send delivers it as the daemon does nightly."""
+    from monitor.digest import for_unit
+    from monitor.notify import deliver_digest
+    from monitor.render import write_all
     cfg = _config(config)
     now = None
     if date:
         now = _when(f"{date}T{cfg.digest.time:%H:%M}", cfg.timezone)
     svc = _service(cfg, now)
-    paths = svc.write_digest(out or Path(cfg.digest.out_dir), now, _lang(lang))
+    full = svc.digest(now, _lang(lang))
+    d = full
+    if unit:
+        names = {u.id: u.name for u in cfg.units}
+        if unit not in names:
+            _fail(f"no unit {unit!r} in config (known: {', '.join(names)})", 2)
+        d = for_unit(full, names[unit])
+    paths = write_all("digest", d, out or Path(cfg.digest.out_dir))
     typer.echo(paths[0].read_text("utf-8"))
     typer.echo(f"written: {', '.join(str(p) for p in paths)}", err=True)
+    if send:
+        delivery = deliver_digest(cfg, full, unit)
+        typer.echo(f"sent to: {', '.join(delivery.sent) or 'nobody (no notify targets configured)'}", err=True)
+        if not delivery.ok:
+            _fail("not delivered to: " + "; ".join(delivery.failed), 1)
 
 
 def _lang(lang: str | None) -> str | None:

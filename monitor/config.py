@@ -185,6 +185,8 @@ class Unit(_Model):
     name: str = Field(description="official name, e.g. 市旅游局")
     aliases: list[str] = Field(default_factory=list, description="other names and keywords matched in titles")
     accounts: list[Account] = Field(default_factory=list, description="spokesperson accounts")
+    notify: list[str] = Field(default_factory=list, description=(
+        "Apprise URLs that receive this unit's own overdue list each night; put tokens in ${ENV_VAR}"))
 
 
 class Deadline(_Model):
@@ -229,6 +231,9 @@ class Digest(_Model):
     out_dir: str = Field("reports", description="folder digests and bulletins are written to")
     due_soon_hours: float = Field(24, gt=0, description="cases due within this many hours are listed as due soon")
     lang: Literal["zh", "en"] = Field("zh", description="language of digests and bulletins")
+    notify: list[str] = Field(default_factory=list, description=(
+        "Apprise URLs (mailtos://, dingtalk://, wecombot://, json:// …) that receive the nightly digest; "
+        "put passwords and tokens in ${ENV_VAR}"))
 
 
 class Config(_Model):

@@ -20,6 +20,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 
 from monitor.errors import SpokeswatchError
+from monitor.notify import deliver_digest
+from monitor.render import write_all
 from monitor.service import Service
 
 HEARTBEAT_SECONDS = 15
@@ -56,8 +58,12 @@ class Daemon:
             now = self.service.clock()
             self.service.check(now)
             day = now.astimezone(ZoneInfo(self.config.timezone)).date().isoformat()
-            paths = self.service.write_digest(Path(self.config.digest.out_dir) / day, now)
+            digest = self.service.digest(now)
+            paths = write_all("digest", digest, Path(self.config.digest.out_dir) / day)
             logger.info("digest written: {}", ", ".join(str(p) for p in paths))
+            delivery = deliver_digest(self.config, digest)
+            if not delivery.ok:
+                logger.error("digest not delivered to: {}", "; ".join(delivery.failed))
         except (SpokeswatchError, OSError) as exc:
             logger.error("digest job failed: {}", exc)
 

@@ -45,9 +45,20 @@ class Digest:
     health: list[dict]
     lang: str = "zh"
     never_polled: list[str] = field(default_factory=list)
+    unit: str | None = None  # set when the digest is one unit's own list
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def for_unit(d: Digest, unit_name: str) -> Digest:
+    """The same digest narrowed to one unit's threads (what a unit receives)."""
+    mine = lambda items: [i for i in items if i["unit"] == unit_name]  # noqa: E731
+    overdue = {u: items for u, items in d.overdue_by_unit.items() if u == unit_name}
+    return Digest(as_of=d.as_of, since=d.since, overdue_by_unit=overdue,
+                  overdue_total=sum(len(v) for v in overdue.values()), newly_overdue=mine(d.newly_overdue),
+                  answered_late=mine(d.answered_late), due_soon=mine(d.due_soon), health=[], lang=d.lang,
+                  never_polled=[], unit=unit_name)
 
 
 def build_digest(config: Config, repo: Repository, now: datetime, lang: str | None = None,

@@ -76,9 +76,6 @@ class Service:
         _, end = period.bounds(self.config.timezone)
         return build_bulletin(self.config, self.repo, period, as_of or min(end, now), lang)
 
-    def write_digest(self, out_dir: str | Path, now: datetime | None = None, lang: str | None = None):
-        return write_all("digest", self.digest(now, lang), out_dir)
-
     def write_bulletin(self, period: Period, out_dir: str | Path, as_of: datetime | None = None,
                        lang: str | None = None) -> tuple[Bulletin, list[Path]]:
         b = self.bulletin(period, as_of, lang)

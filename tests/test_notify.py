@@ -1,0 +1,89 @@
+"""The nightly digest delivered through Apprise: the office's digest, and each unit's own list."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.helpers import ROOT, start_forum
+
+
+@pytest.fixture
+def inbox():
+    """A local webhook that records what Apprise's json:// targets post to it."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append({"path": self.path, **json.loads(body)})
+            self.send_response(200 if "broken" not in self.path else 500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], received
+    server.shutdown()
+    server.server_close()
+
+
+def _config(tmp_path, forum, port: int, water_path: str = "water") -> str:
+    text = (ROOT / "config.yaml").read_text("utf-8")
+    text = text.replace("http://127.0.0.1:8089/", forum.base_url).replace("rate_limit: 5 ", "rate_limit: 0 ")
+    text = text.replace("  lang: zh\n", f"  lang: zh\n  notify: [\"json://127.0.0.1:{port}/office?token=${{HOOK_TOKEN}}\"]\n")
+    text = text.replace("      - {forum: demo, uid: 31, username: 供水公司发言人}\n",
+                        "      - {forum: demo, uid: 31, username: 供水公司发言人}\n"
+                        f"    notify: [\"json://127.0.0.1:{port}/{water_path}\"]\n")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(text, "utf-8")
+    return str(cfg)
+
+
+def _run(*args, tmp_path):
+    env = {**os.environ, "SPOKESWATCH_DATABASE": f"sqlite:///{tmp_path / 'db.sqlite3'}", "HOOK_TOKEN": "t0ken-secret"}
+    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, cwd=tmp_path,
+                          env=env, timeout=120)
+
+
+def test_digest_is_sent_to_the_office_and_each_unit_gets_its_own_list(tmp_path, inbox):
+    port, received = inbox
+    forum = start_forum()
+    try:
+        cfg = _config(tmp_path, forum, port)
+        assert _run("poll", "-c", cfg, tmp_path=tmp_path).returncode == 0
+        r = _run("digest", "-c", cfg, "--send", "--out", str(tmp_path / "out"), tmp_path=tmp_path)
+    finally:
+        forum.stop()
+    assert r.returncode == 0, r.stderr
+    assert "sent to: office, 市供水公司" in r.stderr
+    office = next(m for m in received if m["path"].startswith("/office"))
+    water = next(m for m in received if m["path"] == "/water")
+    assert office["title"].startswith("网络发言人逾期答复日报")
+    assert "### 市城管局" in office["message"] and "### 市供水公司" in office["message"]
+    assert water["title"].endswith("· 市供水公司")
+    assert "### 市供水公司" in water["message"] and "市城管局" not in water["message"]
+    assert "t0ken-secret" not in r.stderr  # secrets stay out of logs
+
+
+def test_a_failed_delivery_is_reported_and_the_files_are_still_written(tmp_path, inbox):
+    port, received = inbox
+    forum = start_forum()
+    try:
+        cfg = _config(tmp_path, forum, port, water_path="broken")
+        _run("poll", "-c", cfg, tmp_path=tmp_path)
+        r = _run("digest", "-c", cfg, "--send", "--out", str(tmp_path / "out"), tmp_path=tmp_path)
+        unit_only = _run("digest", "-c", cfg, "--unit", "taxi", "--out", str(tmp_path / "taxi"), tmp_path=tmp_path)
+    finally:
+        forum.stop()
+    assert r.returncode == 1 and "not delivered to: 市供水公司" in r.stderr
+    assert (tmp_path / "out" / "digest.md").exists()
+    assert unit_only.returncode == 0 and "· 市出租办" in unit_only.stdout and "市城管局" not in unit_only.stdout
