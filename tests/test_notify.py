@@ -87,3 +87,24 @@ def test_a_failed_delivery_is_reported_and_the_files_are_still_written(tmp_path,
     assert r.returncode == 1 and "not delivered to: 市供水公司" in r.stderr
     assert (tmp_path / "out" / "digest.md").exists()
     assert unit_only.returncode == 0 and "· 市出租办" in unit_only.stdout and "市城管局" not in unit_only.stdout
+
+
+def test_the_daemons_nightly_job_writes_the_days_folder_and_sends(tmp_path, inbox, monkeypatch):
+    from monitor.config import load_config
+    from monitor.daemon import Daemon
+    from monitor.service import Service
+    port, received = inbox
+    forum = start_forum()
+    try:
+        monkeypatch.setenv("HOOK_TOKEN", "x")
+        cfg = load_config(_config(tmp_path, forum, port))
+        cfg = cfg.model_copy(update={"database": f"sqlite:///{tmp_path / 'd.sqlite3'}",
+                                     "digest": cfg.digest.model_copy(update={"out_dir": str(tmp_path / "reports")})})
+        svc = Service(cfg, clock=forum.clock.now)
+        svc.poll()
+        Daemon(svc).digest_job()  # what runs at digest.time each night
+        svc.close()
+    finally:
+        forum.stop()
+    assert (tmp_path / "reports" / "2011-04-01" / "digest.html").exists()
+    assert {m["path"].split("?")[0] for m in received} == {"/office", "/water"}
