@@ -12,6 +12,7 @@ import re
 from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
+from scrapers.engine import kind_parsers
 from scrapers.errors import ParseError
 from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
 from scrapers.records import (ParsedPage, Post, ProfilePage, PromptPage, Site, ThreadListPage,
@@ -145,11 +146,6 @@ def _thread_row(tbody, base: str, site: Site, server_now, tz: ZoneInfo) -> Threa
     )
 
 
-def parse_thread_list(page, site: Site) -> ThreadListPage | PromptPage:
-    """Parse a board page (forumdisplay): every sticky and normal thread row."""
-    return _parse(page, site, want="thread_list")
-
-
 def _thread_list(doc, page, site: Site) -> ThreadListPage:
     table = xfirst(doc, "id('threadlisttableid')")
     base, tz = base_of(doc, page.url), ZoneInfo(site.timezone)
@@ -215,11 +211,6 @@ def _post(table, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
                 posted_at=posted.at if posted else None,
                 posted_precision=posted.precision if posted else 0,
                 body=body, edit_note=note)
-
-
-def parse_thread(page, site: Site) -> ThreadPage | PromptPage:
-    """Parse one page of a thread (viewthread): its posts and the next page."""
-    return _parse(page, site, want="thread")
 
 
 def _thread(doc, page, site: Site) -> ThreadPage:
@@ -319,11 +310,6 @@ def parse_profile(page, site: Site) -> ProfilePage | PromptPage:
     return _parse(page, site, want="profile")
 
 
-def parse_page(page, site: Site) -> ParsedPage:
-    """Parse any Discuz! page: a board list, a thread, or a prompt page."""
-    return _parse(page, site, want=None)
-
-
 _KINDS = {"thread": ("id('postlist')", _thread, "no post list (div#postlist)"),
           "profile": ("//div[@id='ct']//li/em[.='最后访问' or .='注册时间']", _profile, "no profile fields"),
           "thread_list": ("id('threadlist')|id('threadlisttableid')", _thread_list,
@@ -343,3 +329,6 @@ def _parse(page, site: Site, want: str | None) -> ParsedPage:
     if want:
         raise ParseError(page.url, f"{_KINDS[want][2]} on this page; is it a Discuz! X {want.replace('_', ' ')} page?")
     raise ParseError(page.url, "neither a Discuz! board list, a thread nor a prompt page")
+
+
+parse_thread_list, parse_thread, parse_page = kind_parsers(_parse)

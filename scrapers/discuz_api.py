@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import lxml.html
 
 from scrapers import discuz
+from scrapers.engine import kind_parsers
 from scrapers.errors import ParseError
 from scrapers.lxmlutil import body_text
 from scrapers.records import ParsedPage, Post, PromptPage, Site, ThreadListPage, ThreadPage, ThreadRow
@@ -149,15 +150,4 @@ def _parse(page, site: Site, want: str | None) -> ParsedPage:
     return _thread(data, page, site) if kind == "thread" else _thread_list(data, page, site)
 
 
-def parse_thread_list(page, site: Site) -> ThreadListPage | PromptPage:
-    """Parse ``module=forumdisplay``: thread rows with exact times."""
-    return _parse(page, site, "thread_list")
-
-
-def parse_thread(page, site: Site) -> ThreadPage | PromptPage:
-    """Parse ``module=viewthread``: posts with exact times."""
-    return _parse(page, site, "thread")
-
-
-def parse_page(page, site: Site) -> ParsedPage:
-    return _parse(page, site, None)
+parse_thread_list, parse_thread, parse_page = kind_parsers(_parse)

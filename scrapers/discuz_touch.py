@@ -11,9 +11,10 @@ import re
 from zoneinfo import ZoneInfo
 
 from scrapers import discuz
+from scrapers.engine import kind_parsers
 from scrapers.errors import ParseError
 from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
-from scrapers.records import ParsedPage, Post, PromptPage, Site, ThreadListPage, ThreadPage, ThreadRow
+from scrapers.records import ParsedPage, Post, Site, ThreadListPage, ThreadPage, ThreadRow
 from scrapers.timeparse import parse_forum_time
 
 NAME = "discuz-touch"
@@ -128,15 +129,4 @@ def _parse(page, site: Site, want: str | None) -> ParsedPage:
     raise ParseError(page.url, f"not a Discuz! touch {want or 'list or thread'} page (mobile=2)")
 
 
-def parse_thread_list(page, site: Site) -> ThreadListPage | PromptPage:
-    """Parse a touch board page: thread rows without last-post data."""
-    return _parse(page, site, "thread_list")
-
-
-def parse_thread(page, site: Site) -> ThreadPage | PromptPage:
-    """Parse a touch thread page: posts with floor, author, uid, relative time, body."""
-    return _parse(page, site, "thread")
-
-
-def parse_page(page, site: Site) -> ParsedPage:
-    return _parse(page, site, None)
+parse_thread_list, parse_thread, parse_page = kind_parsers(_parse)

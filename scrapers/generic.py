@@ -167,12 +167,16 @@ def _next(soup, spec: Mapping[str, Any], url: str) -> str | None:
 
 # ---- parsers ------------------------------------------------------------
 
+def _start(page, site: Site, section: str):
+    """What both parsers need: options, zone, the section's selectors, time formats, the soup, a field reader."""
+    o = _opts(site)
+    spec = o[section]
+    return o, ZoneInfo(site.timezone), spec, o.get("time_formats") or [], _soup(page), _Fields(section, spec)
+
+
 def parse_thread_list(page, site: Site) -> ThreadListPage:
-    """Rows from a board page, by the ``list`` selectors."""
-    o, tz = _opts(site), ZoneInfo(site.timezone)
-    spec, formats = o["threads"], o.get("time_formats") or []
-    soup = _soup(page)
-    fields = _Fields("threads", spec)
+    """Rows from a board page, by the ``threads`` selectors."""
+    o, tz, spec, formats, soup, fields = _start(page, site, "threads")
     rows, warnings = [], []
     for el in _rows(soup, spec, "row", "threads", page.url):
         href = fields.get(el, "link")
@@ -196,11 +200,8 @@ def parse_thread_list(page, site: Site) -> ThreadListPage:
 
 
 def parse_thread(page, site: Site) -> ThreadPage:
-    """Posts from a thread page, by the ``thread`` selectors."""
-    o, tz = _opts(site), ZoneInfo(site.timezone)
-    spec, formats = o["posts"], o.get("time_formats") or []
-    soup = _soup(page)
-    fields = _Fields("posts", spec)
+    """Posts from a thread page, by the ``posts`` selectors."""
+    o, tz, spec, formats, soup, fields = _start(page, site, "posts")
     posts, warnings = [], []
     tid = tid_from_url(page.url, site)
     for i, el in enumerate(_rows(soup, spec, "post", "posts", page.url)):
