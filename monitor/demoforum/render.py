@@ -143,6 +143,3 @@ def render_login(s: Scenario, base_url: str) -> str:
 def render_index(s: Scenario, now: datetime, base_url: str) -> str:
     boards = [(fid, b["name"], len(s.board_threads(fid, now))) for fid, b in sorted(s.boards.items())]
     return _env.get_template("index.html").render(s=s, boards=boards, base_url=base_url)
-
-
-__all__ = ["dgmdate", "render_board", "render_thread", "render_prompt", "render_index"]
