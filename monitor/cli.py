@@ -213,7 +213,7 @@ def config_check(config: str = ConfigOpt) -> None:
 def forum_add(url: str = typer.Argument(..., help="a board URL, e.g. http://bbs.example.cn/forum.php?mod=forumdisplay&fid=2"),
               config: str = ConfigOpt,
               kind: str = typer.Option("programme", help="programme or watched"),
-              engine: str = typer.Option("auto", help="auto, discuz, discuz-touch, discuz-api"),
+              engine: str = typer.Option("auto", help="auto, discuz, discuz-touch, discuz-api, discuz7, phpwind"),
               forum_id: Optional[str] = typer.Option(None, "--id", help="id for a new forum (default: from the host)"),
               name: Optional[str] = typer.Option(None, help="name for a new forum")) -> None:
     """Inspect a board URL (engine, board id, a parse of its first page) and add it to config.yaml."""
@@ -241,7 +241,7 @@ def db_upgrade(config: str = ConfigOpt) -> None:
 
 @app.command()
 def probe(target: str = typer.Argument(..., help="a page URL, or a saved page file"),
-          engine: str = typer.Option("auto", help="forum engine: auto, discuz, discuz-touch, discuz-api"),
+          engine: str = typer.Option("auto", help="forum engine: auto, discuz, discuz-touch, discuz-api, discuz7, phpwind, generic"),
           as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
           now: Optional[str] = typer.Option(None, help="for a file: the server time relative times count from"),
           base_url: Optional[str] = typer.Option(None, help="for a file: the forum's base URL"),

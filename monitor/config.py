@@ -118,9 +118,11 @@ class Forum(_Model):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="short id used in the CLI and database")
     name: str = Field(description="display name")
-    engine: Literal["discuz", "discuz-touch", "discuz-api", "discuz-auto", "generic"] = Field("discuz", description=(
-        "forum engine: discuz (desktop pages), discuz-touch (mobile=2 pages), discuz-api (mobile API v4), "
-        "discuz-auto (the mobile API when the site answers it, else the desktop pages), generic (selectors)"))
+    engine: Literal["discuz", "discuz-touch", "discuz-api", "discuz-auto", "discuz7", "phpwind", "generic"] = Field(
+        "discuz", description=(
+            "forum engine: discuz (Discuz! X desktop pages), discuz-touch (mobile=2 pages), discuz-api "
+            "(mobile API v4), discuz-auto (the mobile API when the site answers it, else the desktop pages), "
+            "discuz7 (Discuz! 7.x/6.x: viewthread.php), phpwind (phpwind 8.x: read.php), generic (selectors)"))
     generic: GenericSelectors | None = Field(None, description="selectors, for engine generic")
     base_url: str = Field(pattern=r"^https?://", description="the forum's root URL, ending with /")
     timezone: str = Field("Asia/Shanghai", description="zone the forum shows its times in")

@@ -23,7 +23,7 @@ from scrapers.errors import ScraperError
 from scrapers.fetch import Fetcher
 from scrapers.records import Site
 
-_REWRITTEN_BOARD = re.compile(r"forum-(\d+)-\d+\.html")
+_REWRITTEN_BOARD = re.compile(r"forum-(\d+)-\d+\.html$|thread-htm-fid-(\d+)")  # Discuz! / phpwind rewrites
 
 
 @dataclass
@@ -39,10 +39,10 @@ def inspect_board(url: str, engine: str = "auto", fetcher: Fetcher | None = None
     """Fetch a board URL, detect the engine and the board id, and check the page parses."""
     parts = urlsplit(url)
     m = _REWRITTEN_BOARD.search(parts.path)
-    fid_text = m.group(1) if m else (parse_qs(parts.query).get("fid") or [""])[0]
+    fid_text = (m.group(1) or m.group(2)) if m else (parse_qs(parts.query).get("fid") or [""])[0]
     if not fid_text.isdigit():
-        raise SpokeswatchError(f"{url}: no board id in the URL (expected forum.php?mod=forumdisplay&fid=N "
-                               "or forum-N-1.html)")
+        raise SpokeswatchError(f"{url}: no board id in the URL (expected forum.php?mod=forumdisplay&fid=N, "
+                               "forum-N-1.html, forumdisplay.php?fid=N or thread.php?fid=N)")
     base_url = urljoin(url, ".")
     own = fetcher is None
     fetcher = fetcher or Fetcher(base_url, rate_limit=0, retries=1)

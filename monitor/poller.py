@@ -221,9 +221,10 @@ class ForumPoller:
         login = self.forum.login
         self._logged_in_this_poll = True
         self.fetcher.clear_cookies()
-        action, fields = discuz.login_form(self.fetcher.get(discuz.login_url(self.site)), self.site,
-                                           login.username, login.password.get_secret_value())
-        ok, message = discuz.login_result(self.fetcher.post(action, fields))
+        way = self.engine if hasattr(self.engine, "login_form") else discuz  # touch/API log in on the desktop form
+        action, fields = way.login_form(self.fetcher.get(way.login_url(self.site)), self.site,
+                                        login.username, login.password.get_secret_value())
+        ok, message = way.login_result(self.fetcher.post(action, fields))
         if not ok:
             forget_session(self.session_file)
             raise LoginError(self.forum.id, login.username, message or "no reason given")

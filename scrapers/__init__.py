@@ -5,19 +5,24 @@ module exposes pure parsers (page in, records out) and URL builders.
 """
 from __future__ import annotations
 
+import re
 from types import ModuleType
 
-from scrapers import discuz, discuz_api, discuz_touch, generic
+from scrapers import discuz, discuz7, discuz_api, discuz_touch, generic, phpwind
 
 ENGINES: dict[str, ModuleType] = {
     "discuz": discuz,
     "discuz-touch": discuz_touch,
     "discuz-api": discuz_api,
+    "discuz7": discuz7,
+    "phpwind": phpwind,
     "generic": generic,
 }
 
 
 _DESKTOP_MARKERS = (b'id="postlist"', b'id="threadlist"', b'id="messagetext"', b'id="hd"')
+_GENERATOR = re.compile(rb'<meta\s+name=["\']generator["\']\s+content=["\']([^"\']*)', re.I)
+_DISCUZ_OLD = re.compile(rb"discuz!?\s*[4-7]\.", re.I)  # Discuz! 7.2, 6.1: the pre-X engine
 
 
 def detect_engine(body: bytes) -> str | None:
@@ -26,8 +31,15 @@ def detect_engine(body: bytes) -> str | None:
     if head.startswith(b"{") and b'"Variables"' in body[:65536]:
         return "discuz-api"
     lowered = head.lower()
+    found = _GENERATOR.search(head)
+    generator = found.group(1) if found else b""
+    if b"phpwind" in generator.lower() or (not generator and b"powered by phpwind" in lowered):
+        return "phpwind"
     if b"discuz!" not in lowered and b"discuz_uid" not in lowered:
         return None
+    old_urls = b"forum.php?mod=" not in body and (b"viewthread.php?tid=" in body or b"forumdisplay.php?fid=" in body)
+    if _DISCUZ_OLD.match(generator) or old_urls:
+        return "discuz7"
     touch = b"static/image/mobile" in body or b"mobile=2" in body
     return "discuz-touch" if touch and not any(m in body for m in _DESKTOP_MARKERS) else "discuz"
 

@@ -39,9 +39,10 @@ def config_for(forum: DemoForum, db_url: str, **forum_updates) -> Config:
     return cfg
 
 
-def start_forum(scenario: Scenario | None = None, at: datetime | None = None) -> DemoForum:
+def start_forum(scenario: Scenario | None = None, at: datetime | None = None, **options) -> DemoForum:
+    """The demo forum started; ``options`` go to DemoForum (flavor, members_only, passwords, …)."""
     s = scenario or scenario_copy()
-    return DemoForum(s, clock=DemoClock(at or s.default_now)).start()
+    return DemoForum(s, clock=DemoClock(at or s.default_now), **options).start()
 
 
 def add_reply(s: Scenario, tid: int, uid: int, at: datetime, body: str = "已转相关部门办理。") -> DemoPost:

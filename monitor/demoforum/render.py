@@ -64,16 +64,20 @@ def plain(markup: Markup) -> Markup:
     return Markup(text.split(">", 1)[1].rsplit("<", 1)[0]) if text.startswith("<span") else markup
 
 
+def page_slice(items: list, page: int, per_page: int) -> tuple[list, int, int]:
+    """(the items on page ``page``, that page clamped to 1..pages, the number of pages)."""
+    pages = max(1, math.ceil(len(items) / per_page))
+    page = min(max(page, 1), pages)
+    return items[(page - 1) * per_page: page * per_page], page, pages
+
+
 def _pager(base: str, page: int, pages: int) -> dict:
     return {"page": page, "pages": pages, "base": base,
             "numbers": list(range(max(1, page - 4), min(pages, page + 5) + 1))}
 
 
 def render_board(s: Scenario, fid: int, page: int, now: datetime, base_url: str, touch: bool = False) -> str:
-    threads = s.board_threads(fid, now)
-    pages = max(1, math.ceil(len(threads) / s.threads_per_page))
-    page = min(max(page, 1), pages)
-    rows = threads[(page - 1) * s.threads_per_page: page * s.threads_per_page]
+    rows, page, pages = page_slice(s.board_threads(fid, now), page, s.threads_per_page)
     if page > 1:
         rows = [v for v in rows if not v.thread.sticky]
     board = s.boards[fid]
@@ -104,10 +108,9 @@ def _post_view(s: Scenario, p: DemoPost, floor: int, now: datetime) -> dict:
 
 def render_thread(s: Scenario, v: VisibleThread, page: int, now: datetime, base_url: str,
                   touch: bool = False) -> str:
-    pages = max(1, math.ceil(len(v.posts) / s.posts_per_page))
-    page = min(max(page, 1), pages)
+    shown, page, pages = page_slice(v.posts, page, s.posts_per_page)
     start = (page - 1) * s.posts_per_page
-    posts = [_post_view(s, p, start + i + 1, now) for i, p in enumerate(v.posts[start:start + s.posts_per_page])]
+    posts = [_post_view(s, p, start + i + 1, now) for i, p in enumerate(shown)]
     labels = ["楼主", "沙发", "板凳", "地板"]
     return _env.get_template("touch_viewthread.html" if touch else "viewthread.html").render(
         s=s, v=v, t=v.thread, board=s.boards[v.thread.fid], posts=posts, labels=labels, base_url=base_url,

@@ -21,12 +21,16 @@ from loguru import logger
 
 from monitor.demoforum.render import (render_board, render_index, render_login, render_profile, render_prompt,
                                       render_rss, render_thread)
+from monitor.demoforum import render_legacy
 from monitor.demoforum.render_api import api_board, api_thread
 from monitor.demoforum.scenario import Scenario
 
 _LIST = re.compile(r"^/forum-(\d+)-(\d+)\.html$")
 _THREAD = re.compile(r"^/thread-(\d+)-(\d+)-\d+\.html$")
 NOT_FOUND = "抱歉，指定的主题不存在或已被删除或正在被审核"
+FLAVORS = ("discuz-x", "discuz7", "phpwind")
+_LEGACY_NOT_FOUND = {"discuz7": "指定的主题不存在或已被删除或正在被审核，请返回。", "phpwind": "帖子不存在或已被删除"}
+_LEGACY_LOGIN_WALL = {"discuz7": "对不起，您还未登录，无法进行此操作。", "phpwind": "本版块为正规版块,只有注册会员才能进入!"}
 
 
 class DemoClock:
@@ -50,8 +54,12 @@ class DemoForum:
 
     def __init__(self, scenario: Scenario, host: str = "127.0.0.1", port: int = 0,
                  clock: DemoClock | None = None, encoding: str = "gbk",
-                 passwords: dict[str, str] | None = None, members_only: bool = False, api: bool = True):
+                 passwords: dict[str, str] | None = None, members_only: bool = False, api: bool = True,
+                 flavor: str = "discuz-x"):
+        if flavor not in FLAVORS:
+            raise ValueError(f"unknown demo forum flavor {flavor!r}; known: {', '.join(FLAVORS)}")
         self.scenario = scenario
+        self.flavor = flavor  # whose URLs and markup: discuz-x (also touch, API, RSS), discuz7, phpwind
         self.api = api  # False: a site without the mobile API plugin
         self.passwords = passwords or {}  # username → password, for the login form
         self.members_only = members_only  # boards and threads need a login
@@ -92,13 +100,21 @@ class DemoForum:
 
     def login(self, form: dict[str, str]) -> tuple[int, str, str | None]:
         """(status, HTML, auth cookie or None) for a posted login form, as Discuz! answers it."""
-        user, password = form.get("username", ""), form.get("password", "")
-        if form.get("formhash") != "demohash" or self.passwords.get(user) != password or not user:
-            return 200, render_prompt(self.scenario, "登录失败，您还可以尝试 4 次", self.base_url), None
+        user = form.get("username") or form.get("pwuser", "")
+        password = form.get("password") or form.get("pwpwd", "")
+        form_ok = form.get("step") == "2" if self.flavor == "phpwind" else form.get("formhash") == "demohash"
+        if not form_ok or self.passwords.get(user) != password or not user:
+            return 200, self._message("登录失败，您还可以尝试 4 次"), None
         token = secrets.token_hex(8)
         self.sessions[token] = user
-        return 200, render_prompt(self.scenario, f"欢迎您回来，{user}，现在将转入登录前页面", self.base_url,
-                                  css="alert_right"), token
+        welcome = f"您已经顺利登录，{user}" if self.flavor == "phpwind" else f"欢迎您回来，{user}，现在将转入登录前页面"
+        return 200, self._message(welcome, css="alert_right"), token
+
+    def _message(self, message: str, css: str = "alert_error", login: bool = False) -> str:
+        """The flavor's own message page."""
+        if self.flavor == "discuz-x":
+            return render_prompt(self.scenario, message, self.base_url, css=css)
+        return render_legacy.render_message(self.scenario, message, self.base_url, self.flavor, login=login)
 
     def respond(self, path_qs: str, cookie: str = "") -> tuple[int, str]:
         """(status, HTML) for a request path with query; the routing, testable alone."""
@@ -110,6 +126,8 @@ class DemoForum:
         if parts.path == "/member.php" and q.get("mod") == "logging":
             return 200, render_login(s, base)
         signed_in = any(c.split("=", 1)[-1] in self.sessions for c in cookie.split("; ") if c.startswith("demo_auth="))
+        if self.flavor != "discuz-x":
+            return self._respond_legacy(parts.path, q, page, now, signed_in)
         if self.members_only and not signed_in and parts.path != "/":
             return 200, render_prompt(s, "抱歉，您尚未登录，没有权限访问该版块", base, css="alert_info")
         m_list, m_thread = _LIST.match(parts.path), _THREAD.match(parts.path)
@@ -139,6 +157,31 @@ class DemoForum:
         if parts.path in ("/", "/forum.php", "/index.php"):
             return 200, render_index(s, now, base)
         return 404, render_prompt(s, "抱歉，您访问的页面不存在", base)
+
+    def _respond_legacy(self, path: str, q: dict, page: int, now, signed_in: bool) -> tuple[int, str]:
+        """Discuz! 7 (forumdisplay.php, viewthread.php) or phpwind 8 (thread.php, read.php) routes."""
+        s, base, flavor = self.scenario, self.base_url, self.flavor
+        board_script, thread_script, login_script = (
+            ("/forumdisplay.php", "/viewthread.php", "/logging.php") if flavor == "discuz7"
+            else ("/thread.php", "/read.php", "/login.php"))
+        if path == login_script:
+            return 200, self._message("请先登录", login=True)
+        if self.members_only and not signed_in and path in (board_script, thread_script):
+            return 200, self._message(_LEGACY_LOGIN_WALL[flavor], login=True)
+        if path == board_script:
+            fid = int(q.get("fid", "0") or 0)
+            if fid not in s.boards:
+                return 404, self._message("指定的版块不存在，请返回。")
+            return 200, render_legacy.render_board(s, fid, page, now, base, flavor)
+        if path == thread_script:
+            thread = s.thread(int(q.get("tid", "0") or 0))
+            visible = s.visible(thread, now) if thread else None
+            if visible is None:
+                return 404, self._message(_LEGACY_NOT_FOUND[flavor])
+            return 200, render_legacy.render_thread(s, visible, page, now, base, flavor)
+        if path in ("/", "/index.php"):
+            return 200, render_index(s, now, base)
+        return 404, self._message("您访问的页面不存在")
 
     def _respond_api(self, q: dict, page: int, now) -> tuple[int, str]:
         s = self.scenario
@@ -179,7 +222,7 @@ class DemoForum:
                 forum.requests.append("POST " + self.path)
                 length = int(self.headers.get("Content-Length", "0") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8", "replace")).items()}
-                if "loginsubmit=yes" not in self.path:
+                if "loginsubmit=yes" not in self.path and not self.path.startswith("/login.php"):
                     self._send(404, b"", "text/html")
                     return
                 status, html, token = forum.login(form)

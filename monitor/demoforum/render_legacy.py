@@ -1,0 +1,99 @@
+"""Render scenario pages as the older engines do: Discuz! 7.x and phpwind 8.x.
+
+The markup follows those engines' own default templates (Discuz! 7.0
+``templates/default``; phpwind 8.7 ``template/wind``), trimmed to what a page
+always carries. Times are written the way each engine formats them: Discuz! 7
+``Y-n-j`` / ``Y-n-j H:i``; phpwind ``Y-m-d`` in lists, the full time in a
+``title`` beside the friendly text of its ``getLastDate()``.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from monitor.demoforum.render import _abs, _env, _pager, page_slice
+from monitor.demoforum.scenario import Scenario, VisibleThread
+
+LABELS = ["楼主", "沙发", "板凳", "地板"]
+
+
+def pw_friendly(ts: datetime, now: datetime, s: Scenario) -> str:
+    """phpwind's getLastDate(): seconds/minutes/hours today, 昨天/前天 H:i, m-d this year, else Y-m-d."""
+    local, local_now = ts.astimezone(s.tz), now.astimezone(s.tz)
+    decrease = (now - ts).total_seconds()
+    if decrease <= 0:
+        return f"{local:%Y-%m-%d}"
+    if local.date() == local_now.date():
+        if decrease <= 60:
+            return f"{int(decrease)}秒前"
+        if decrease <= 3600:
+            return f"{math.ceil(decrease / 60)}分钟前"
+        return f"{math.ceil(decrease / 3600)}小时前"
+    for days, word in ((1, "昨天"), (2, "前天")):
+        if local.date() == local_now.date() - timedelta(days=days):
+            return f"{word} {local:%H:%M}"
+    return f"{local:%m-%d}" if local.year == local_now.year else f"{local:%Y-%m-%d}"
+
+
+def _rows(s: Scenario, fid: int, page: int, now: datetime, flavor: str) -> tuple[list[dict], int, int]:
+    threads = s.board_threads(fid, now)
+    rows, page, pages = page_slice(threads, page, s.threads_per_page)
+    if page > 1:
+        rows = [v for v in rows if not v.thread.sticky]
+    out = []
+    for v in rows:
+        first, last = v.posts[0], v.last_post
+        row = {"t": v.thread, "author_uid": first.uid, "author": s.users[first.uid], "replies": len(v.posts) - 1,
+               "views": v.views, "last_poster": s.users[last.uid],
+               "type": s.boards[v.thread.fid]["types"].get(v.thread.typeid)}
+        if flavor == "discuz7":
+            row.update(posted=_abs(first.at.astimezone(s.tz), "d"), last_posted=_abs(last.at.astimezone(s.tz), "dt"))
+        else:
+            row.update(posted=f"{first.at.astimezone(s.tz):%Y-%m-%d}",
+                       last_full=f"{last.at.astimezone(s.tz):%Y-%m-%d %H:%M}",
+                       last_friendly=pw_friendly(last.at, now, s))
+        out.append(row)
+    return out, page, pages
+
+
+def render_board(s: Scenario, fid: int, page: int, now: datetime, base_url: str, flavor: str) -> str:
+    """A board list page: ``forumdisplay.php`` (discuz7) or ``thread.php`` (phpwind)."""
+    rows, page, pages = _rows(s, fid, page, now, flavor)
+    script = "forumdisplay.php" if flavor == "discuz7" else "thread.php"
+    pager = _pager(f"{script}?fid={fid}", page, pages) | {"items": len(s.board_threads(fid, now))}
+    template = "d7_forumdisplay.html" if flavor == "discuz7" else "pw_thread.html"
+    return _env.get_template(template).render(s=s, fid=fid, board=s.boards[fid], rows=rows, base_url=base_url,
+                                              pager=pager, footer_time=_abs(now.astimezone(s.tz), "dt"))
+
+
+def render_thread(s: Scenario, v: VisibleThread, page: int, now: datetime, base_url: str, flavor: str) -> str:
+    """A thread page: ``viewthread.php`` (discuz7) or ``read.php`` (phpwind)."""
+    posts, page, pages = page_slice(v.posts, page, s.posts_per_page)
+    start = (page - 1) * s.posts_per_page
+    views = []
+    for i, p in enumerate(posts):
+        edited = p.edited_at is not None and p.edited_at <= now
+        body = p.edited_body if edited and p.edited_body is not None else p.body
+        local = p.at.astimezone(s.tz)
+        lou = start + i  # phpwind counts floors from 0 (楼主)
+        view = {"p": p, "floor": lou + 1, "lou": lou, "author": s.users[p.uid], "lines": body.split("\n"),
+                "pid": "tpc" if lou == 0 else p.pid}
+        if flavor == "discuz7":
+            view.update(posted=_abs(local, "dt"), note=(
+                f"本帖最后由 {s.users[p.uid]} 于 {_abs(p.edited_at.astimezone(s.tz), 'dt')} 编辑" if edited else None))
+        else:
+            view.update(posted_full=f"{local:%Y-%m-%d %H:%M:%S}", posted_friendly=pw_friendly(p.at, now, s), note=(
+                f"此帖被{s.users[p.uid]}在{p.edited_at.astimezone(s.tz):%Y-%m-%d %H:%M}重新编辑" if edited else None))
+        views.append(view)
+    script = f"viewthread.php?tid={v.tid}" if flavor == "discuz7" else f"read.php?tid={v.tid}"
+    template = "d7_viewthread.html" if flavor == "discuz7" else "pw_read.html"
+    return _env.get_template(template).render(
+        s=s, v=v, t=v.thread, board=s.boards[v.thread.fid], posts=views, labels=LABELS, base_url=base_url,
+        type=s.boards[v.thread.fid]["types"].get(v.thread.typeid), replies=len(v.posts) - 1,
+        pager=_pager(script, page, pages) | {"items": len(v.posts)}, footer_time=_abs(now.astimezone(s.tz), "dt"))
+
+
+def render_message(s: Scenario, message: str, base_url: str, flavor: str, login: bool = False) -> str:
+    """The engine's message page: a deleted thread, an unknown board, a login wall (with its form)."""
+    template = "d7_message.html" if flavor == "discuz7" else "pw_showmsg.html"
+    return _env.get_template(template).render(s=s, message=message, base_url=base_url, login=login, back=True)
