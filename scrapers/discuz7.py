@@ -103,7 +103,8 @@ def _thread_row(tbody, site: Site, server_now, tz: ZoneInfo) -> ThreadRow:
     cat = xfirst(tbody, ".//th//em/a[contains(@href,'typeid=')]")
     return ThreadRow(
         tid=tid, title=text_of(link), url=thread_url(site, tid),
-        author=text_of(author_link) if author_link is not None else (text_of(xfirst(author_td, "./cite")) or None),
+        author=text_of(author_link) if author_link is not None else (
+            text_of(xfirst(author_td, "./cite")) or None if author_td is not None else None),
         author_uid=uid_in(author_link.get("href")) if author_link is not None else None,
         posted_at=posted.at if posted else None, posted_precision=posted.precision if posted else 0,
         replies=first_int(text_of(xfirst(nums, "./strong"))) if nums is not None else None,
@@ -121,7 +122,7 @@ def _thread_list(doc, page, site: Site) -> ThreadListPage:
     for tbody in xall(doc, "id('threadlist')//tbody[starts-with(@id,'normalthread_') or starts-with(@id,'stickthread_')]"):
         try:
             rows.append(_thread_row(tbody, site, page.server_now, tz))
-        except (ValueError, AttributeError, IndexError) as exc:
+        except (ValueError, AttributeError, IndexError, TypeError) as exc:
             warnings.append(f"skipped row {tbody.get('id')}: {exc}")
     for row in rows:
         if row.posted_at is None or row.author is None:

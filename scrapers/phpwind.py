@@ -173,7 +173,7 @@ def _thread_list(doc, page, site: Site) -> ThreadListPage:
         topped = sticky_part or xfirst(tr, ".//img[@alt='置顶帖标志']") is not None
         try:
             rows.append(_thread_row(tr, link, site, topped, page.server_now, tz))
-        except (ValueError, AttributeError, IndexError) as exc:
+        except (ValueError, AttributeError, IndexError, TypeError) as exc:
             warnings.append(f"skipped a row ({text_of(link)[:30]}): {exc}")
     for row in rows:
         if row.posted_at is None or row.author is None:

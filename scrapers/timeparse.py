@@ -19,6 +19,7 @@ _ABSOLUTE = re.compile(
 _AGO = re.compile(r"(\d+)\s*(秒|分钟|小时|天|周|个月)前")
 _DAY_WORD = re.compile(r"(昨天|前天|今天)\s*(\d{1,2}):(\d{2})")
 _DAY_OFFSETS = {"今天": 0, "昨天": 1, "前天": 2}
+_MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?$")  # phpwind: this year's 'm-d[ H:i]'
 _UNIT_SECONDS = {"秒": 1, "分钟": 60, "小时": 3600}
 
 
@@ -66,6 +67,9 @@ def parse_relative(text: str, server_now: datetime, tz: ZoneInfo) -> ForumTime |
         day = today - timedelta(days=_DAY_OFFSETS[m.group(1)])
         at = _local(day, time(int(m.group(2)), int(m.group(3))), tz)
         return ForumTime(at + timedelta(seconds=30), 30)
+    m = _MONTH_DAY.match(text)
+    if m:
+        return _this_year(m, now.astimezone(tz), tz)
     m = _AGO.search(text)
     if not m:
         return None
@@ -76,6 +80,20 @@ def parse_relative(text: str, server_now: datetime, tz: ZoneInfo) -> ForumTime |
     days = {"天": 1, "周": 7, "个月": 30}[unit] * n
     day = now.astimezone(tz).date() - timedelta(days=days)
     return ForumTime(_local(day, time(12), tz), 12 * 3600 if unit == "天" else days * 3600)
+
+
+def _this_year(m: re.Match, local_now: datetime, tz: ZoneInfo) -> ForumTime | None:
+    """'m-d[ H:i]' without a year: this year's date, or last year's when that is still to come."""
+    month, day, hour, minute = m.groups()
+    try:
+        for year in (local_now.year, local_now.year - 1):
+            d = date(year, int(month), int(day))
+            at = _local(d, time(int(hour), int(minute)) if hour else time(12), tz)
+            if at <= local_now.astimezone(timezone.utc) + timedelta(days=1):
+                return ForumTime(at + timedelta(seconds=30), 30) if hour else ForumTime(at, 12 * 3600)
+    except ValueError:
+        return None
+    return None
 
 
 def parse_forum_time(text: str | None, title: str | None, server_now: datetime,

@@ -175,3 +175,26 @@ def test_forum_add_inspects_the_board_and_keeps_the_operators_comments(tmp_path)
         assert bad.returncode == 2 and "no board id in the URL" in bad.stderr
     finally:
         forum.stop()
+
+
+def test_probe_and_forum_add_on_the_older_engines(tmp_path):
+    """A phpwind 8 and a Discuz! 7 board: probe names the engine, forum add writes a block that checks."""
+    from tests.helpers import start_forum
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text((ROOT / "config.yaml").read_text("utf-8"), "utf-8")
+    for engine, board in (("phpwind", "thread.php?fid=3"), ("discuz7", "forumdisplay.php?fid=3")):
+        forum = start_forum(flavor=engine)
+        try:
+            probed = run("probe", f"{forum.base_url}{board}", "--json")
+            assert probed.returncode == 0, probed.stderr
+            data = json.loads(probed.stdout)
+            assert data["engine"] == engine and f"engine detected: {engine}" in data["warnings"]
+            assert data["kind"] == "thread_list" and data["fid"] == 3 and data["threads"][0]["author"]
+            host = "localhost" if engine == "phpwind" else "127.0.0.1"  # two forum entries, one per engine
+            added = run("forum", "add", f"{forum.base_url.replace('127.0.0.1', host)}{board}", "-c", str(cfg))
+            assert added.returncode == 0, added.stderr
+            assert f"{engine}, board 3" in added.stdout and "OK —" in added.stdout
+        finally:
+            forum.stop()
+    text = cfg.read_text("utf-8")
+    assert "engine: phpwind" in text and "engine: discuz7" in text

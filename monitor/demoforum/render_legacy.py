@@ -35,6 +35,19 @@ def pw_friendly(ts: datetime, now: datetime, s: Scenario) -> str:
     return f"{local:%m-%d}" if local.year == local_now.year else f"{local:%Y-%m-%d}"
 
 
+def pw_page_links(page: int, pages: int) -> list[tuple[int, str]]:
+    """numofpage()'s links: 1 (or '1...'), up to two before, this page, the rest up to five, N (or '...N')."""
+    links = [(1, "1..." if pages > 7 and page - 3 > 1 else "1")] if page != 1 else []
+    left_start = page - 2 if pages - page >= 3 else page - (5 - (pages - page))
+    before = [i for i in range(left_start, page) if i > 1]
+    links += [(i, str(i)) for i in before]
+    links.append((page, str(page)))
+    links += [(i, str(i)) for i in range(page + 1, pages) if i <= page + 4 - len(before)]
+    if page != pages:
+        links.append((pages, f"...{pages}" if pages > 7 and page + 3 < pages else str(pages)))
+    return links
+
+
 def _rows(s: Scenario, fid: int, page: int, now: datetime, flavor: str) -> tuple[list[dict], int, int]:
     threads = s.board_threads(fid, now)
     rows, page, pages = page_slice(threads, page, s.threads_per_page)
@@ -60,7 +73,8 @@ def render_board(s: Scenario, fid: int, page: int, now: datetime, base_url: str,
     """A board list page: ``forumdisplay.php`` (discuz7) or ``thread.php`` (phpwind)."""
     rows, page, pages = _rows(s, fid, page, now, flavor)
     script = "forumdisplay.php" if flavor == "discuz7" else "thread.php"
-    pager = _pager(f"{script}?fid={fid}", page, pages) | {"items": len(s.board_threads(fid, now))}
+    pager = _pager(f"{script}?fid={fid}", page, pages) | {"items": len(s.board_threads(fid, now)),
+                                                          "links": pw_page_links(page, pages)}
     template = "d7_forumdisplay.html" if flavor == "discuz7" else "pw_thread.html"
     return _env.get_template(template).render(s=s, fid=fid, board=s.boards[fid], rows=rows, base_url=base_url,
                                               pager=pager, footer_time=_abs(now.astimezone(s.tz), "dt"))
@@ -90,7 +104,8 @@ def render_thread(s: Scenario, v: VisibleThread, page: int, now: datetime, base_
     return _env.get_template(template).render(
         s=s, v=v, t=v.thread, board=s.boards[v.thread.fid], posts=views, labels=LABELS, base_url=base_url,
         type=s.boards[v.thread.fid]["types"].get(v.thread.typeid), replies=len(v.posts) - 1,
-        pager=_pager(script, page, pages) | {"items": len(v.posts)}, footer_time=_abs(now.astimezone(s.tz), "dt"))
+        pager=_pager(script, page, pages) | {"items": len(v.posts), "links": pw_page_links(page, pages)},
+        footer_time=_abs(now.astimezone(s.tz), "dt"))
 
 
 def render_message(s: Scenario, message: str, base_url: str, flavor: str, login: bool = False) -> str:
