@@ -122,7 +122,7 @@ class Forum(_Model):
         "discuz", description=(
             "forum engine: discuz (Discuz! X desktop pages), discuz-touch (mobile=2 pages), discuz-api "
             "(mobile API v4), discuz-auto (the mobile API when the site answers it, else the desktop pages), "
-            "discuz7 (Discuz! 7.x/6.x: viewthread.php), phpwind (phpwind 8.x: read.php), generic (selectors)"))
+            "discuz7 (Discuz! 7.x/6.x: viewthread.php), phpwind (phpwind 8.x/9.x: read.php), generic (selectors)"))
     generic: GenericSelectors | None = Field(None, description="selectors, for engine generic")
     base_url: str = Field(pattern=r"^https?://", description="the forum's root URL, ending with /")
     timezone: str = Field("Asia/Shanghai", description="zone the forum shows its times in")

@@ -1,4 +1,4 @@
-"""End to end over HTTP for the older engines: the demo forum served as Discuz! 7 and as phpwind 8."""
+"""End to end over HTTP for the older engines: the demo forum served as Discuz! 7, phpwind 8 and phpwind 9."""
 from __future__ import annotations
 
 import pytest
@@ -12,10 +12,10 @@ Q1 = parse_period("2011Q1")
 SCRIPTS = {"discuz7": ("/forumdisplay.php?", "/viewthread.php?"), "phpwind": ("/thread.php?", "/read.php?")}
 
 
-@pytest.mark.parametrize("engine", ["discuz7", "phpwind"])
-def test_an_older_engine_gives_the_same_quarter(tmp_path, engine):
-    """Polling the same forum in Discuz! 7 or phpwind markup yields the Discuz! X bulletin."""
-    forum = start_forum(flavor=engine)
+@pytest.mark.parametrize("flavor,engine", [("discuz7", "discuz7"), ("phpwind", "phpwind"), ("phpwind9", "phpwind")])
+def test_an_older_engine_gives_the_same_quarter(tmp_path, flavor, engine):
+    """Polling the same forum in Discuz! 7 or phpwind 8/9 markup yields the Discuz! X bulletin."""
+    forum = start_forum(flavor=flavor)
     try:
         cfg = config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine=engine)
         svc = Service(cfg, clock=forum.clock.now)
@@ -52,9 +52,11 @@ def test_an_older_engines_members_only_board_is_read_after_its_own_login_form(tm
         forum.stop()
 
 
-@pytest.mark.parametrize("engine,says", [("discuz7", "您还未登录"), ("phpwind", "只有注册会员才能进入")])
-def test_an_older_engines_login_wall_without_a_login_fails_clearly(tmp_path, engine, says):
-    forum = start_forum(flavor=engine, members_only=True)
+@pytest.mark.parametrize("flavor,engine,says", [("discuz7", "discuz7", "您还未登录"),
+                                                ("phpwind", "phpwind", "只有注册会员才能进入"),
+                                                ("phpwind9", "phpwind", "请先登录")])
+def test_an_older_engines_login_wall_without_a_login_fails_clearly(tmp_path, flavor, engine, says):
+    forum = start_forum(flavor=flavor, members_only=True)
     try:
         svc = Service(config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine=engine), clock=forum.clock.now)
         [r] = svc.poll()
@@ -62,3 +64,17 @@ def test_an_older_engines_login_wall_without_a_login_fails_clearly(tmp_path, eng
     finally:
         forum.stop()
     assert r.status == "failed" and "login_required" in r.error and says in r.error
+
+
+def test_a_phpwind9_members_only_board_is_read_with_a_browser_cookie(tmp_path):
+    """phpwind 9 logs in by AJAX with a CSRF token: such boards are read with the session cookie."""
+    forum = start_forum(flavor="phpwind9", members_only=True)
+    forum.sessions["c0ffee"] = "监督员"  # the session a browser login left
+    try:
+        cfg = config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine="phpwind", cookies="demo_auth=c0ffee")
+        svc = Service(cfg, clock=forum.clock.now)
+        [r] = svc.poll()
+        svc.close()
+    finally:
+        forum.stop()
+    assert r.status == "ok" and r.store.new > 500

@@ -1,10 +1,11 @@
-"""Render scenario pages as the older engines do: Discuz! 7.x and phpwind 8.x.
+"""Render scenario pages as the older engines do: Discuz! 7.x, phpwind 8.x and phpwind 9.x.
 
 The markup follows those engines' own default templates (Discuz! 7.0
-``templates/default``; phpwind 8.7 ``template/wind``), trimmed to what a page
-always carries. Times are written the way each engine formats them: Discuz! 7
-``Y-n-j`` / ``Y-n-j H:i``; phpwind ``Y-m-d`` in lists, the full time in a
-``title`` beside the friendly text of its ``getLastDate()``.
+``templates/default``; phpwind 8.7 ``template/wind``; phpwind 9 ``www/template/bbs``),
+trimmed to what a page always carries. Times are written the way each engine
+formats them: Discuz! 7 ``Y-n-j`` / ``Y-n-j H:i``; phpwind 8 ``Y-m-d`` in lists,
+the full time in a ``title`` beside the friendly text of its ``getLastDate()``;
+phpwind 9 ``Y-m-d`` and ``m-d H:i`` (no year) in lists, ``Y-m-d H:i`` on posts.
 """
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ from monitor.demoforum.render import _abs, _env, _pager, page_slice
 from monitor.demoforum.scenario import Scenario, VisibleThread
 
 LABELS = ["楼主", "沙发", "板凳", "地板"]
+# flavor → (board list, thread, message page) templates and its scripts
+TEMPLATES = {"discuz7": ("d7_forumdisplay.html", "d7_viewthread.html", "d7_message.html"),
+             "phpwind": ("pw_thread.html", "pw_read.html", "pw_showmsg.html"),
+             "phpwind9": ("pw9_thread.html", "pw9_read.html", "pw9_error.html")}
+SCRIPTS = {"discuz7": ("forumdisplay.php", "viewthread.php", "logging.php"),
+           "phpwind": ("thread.php", "read.php", "login.php"),
+           "phpwind9": ("thread.php", "read.php", "login.php")}
 
 
 def pw_friendly(ts: datetime, now: datetime, s: Scenario) -> str:
@@ -61,6 +69,9 @@ def _rows(s: Scenario, fid: int, page: int, now: datetime, flavor: str) -> tuple
                "type": s.boards[v.thread.fid]["types"].get(v.thread.typeid)}
         if flavor == "discuz7":
             row.update(posted=_abs(first.at.astimezone(s.tz), "d"), last_posted=_abs(last.at.astimezone(s.tz), "dt"))
+        elif flavor == "phpwind9":
+            row.update(posted=f"{first.at.astimezone(s.tz):%Y-%m-%d}", last_uid=last.uid,
+                       last_short=f"{last.at.astimezone(s.tz):%m-%d %H:%M}")
         else:
             row.update(posted=f"{first.at.astimezone(s.tz):%Y-%m-%d}",
                        last_full=f"{last.at.astimezone(s.tz):%Y-%m-%d %H:%M}",
@@ -72,11 +83,9 @@ def _rows(s: Scenario, fid: int, page: int, now: datetime, flavor: str) -> tuple
 def render_board(s: Scenario, fid: int, page: int, now: datetime, base_url: str, flavor: str) -> str:
     """A board list page: ``forumdisplay.php`` (discuz7) or ``thread.php`` (phpwind)."""
     rows, page, pages = _rows(s, fid, page, now, flavor)
-    script = "forumdisplay.php" if flavor == "discuz7" else "thread.php"
-    pager = _pager(f"{script}?fid={fid}", page, pages) | {"items": len(s.board_threads(fid, now)),
-                                                          "links": pw_page_links(page, pages)}
-    template = "d7_forumdisplay.html" if flavor == "discuz7" else "pw_thread.html"
-    return _env.get_template(template).render(s=s, fid=fid, board=s.boards[fid], rows=rows, base_url=base_url,
+    pager = _pager(f"{SCRIPTS[flavor][0]}?fid={fid}", page, pages) | {"items": len(s.board_threads(fid, now)),
+                                                                       "links": pw_page_links(page, pages)}
+    return _env.get_template(TEMPLATES[flavor][0]).render(s=s, fid=fid, board=s.boards[fid], rows=rows, base_url=base_url,
                                               pager=pager, footer_time=_abs(now.astimezone(s.tz), "dt"))
 
 
@@ -91,7 +100,9 @@ def render_thread(s: Scenario, v: VisibleThread, page: int, now: datetime, base_
         local = p.at.astimezone(s.tz)
         lou = start + i  # phpwind counts floors from 0 (楼主)
         view = {"p": p, "floor": lou + 1, "lou": lou, "author": s.users[p.uid], "lines": body.split("\n"),
-                "pid": "tpc" if lou == 0 else p.pid}
+                "pid": "tpc" if lou == 0 else p.pid, "pid9": 0 if lou == 0 else p.pid,
+                "posted9": f"{local:%Y-%m-%d %H:%M}",
+                "note9": f"{s.users[p.uid]}于{p.edited_at.astimezone(s.tz):%Y-%m-%d %H:%M}编辑了帖子" if edited else None}
         if flavor == "discuz7":
             view.update(posted=_abs(local, "dt"), note=(
                 f"本帖最后由 {s.users[p.uid]} 于 {_abs(p.edited_at.astimezone(s.tz), 'dt')} 编辑" if edited else None))
@@ -99,9 +110,8 @@ def render_thread(s: Scenario, v: VisibleThread, page: int, now: datetime, base_
             view.update(posted_full=f"{local:%Y-%m-%d %H:%M:%S}", posted_friendly=pw_friendly(p.at, now, s), note=(
                 f"此帖被{s.users[p.uid]}在{p.edited_at.astimezone(s.tz):%Y-%m-%d %H:%M}重新编辑" if edited else None))
         views.append(view)
-    script = f"viewthread.php?tid={v.tid}" if flavor == "discuz7" else f"read.php?tid={v.tid}"
-    template = "d7_viewthread.html" if flavor == "discuz7" else "pw_read.html"
-    return _env.get_template(template).render(
+    script = f"{SCRIPTS[flavor][1]}?tid={v.tid}" + ("" if flavor != "phpwind9" else f"&fid={v.thread.fid}")
+    return _env.get_template(TEMPLATES[flavor][1]).render(
         s=s, v=v, t=v.thread, board=s.boards[v.thread.fid], posts=views, labels=LABELS, base_url=base_url,
         type=s.boards[v.thread.fid]["types"].get(v.thread.typeid), replies=len(v.posts) - 1,
         pager=_pager(script, page, pages) | {"items": len(v.posts), "links": pw_page_links(page, pages)},
@@ -110,5 +120,4 @@ def render_thread(s: Scenario, v: VisibleThread, page: int, now: datetime, base_
 
 def render_message(s: Scenario, message: str, base_url: str, flavor: str, login: bool = False) -> str:
     """The engine's message page: a deleted thread, an unknown board, a login wall (with its form)."""
-    template = "d7_message.html" if flavor == "discuz7" else "pw_showmsg.html"
-    return _env.get_template(template).render(s=s, message=message, base_url=base_url, login=login, back=True)
+    return _env.get_template(TEMPLATES[flavor][2]).render(s=s, message=message, base_url=base_url, login=login, back=True)

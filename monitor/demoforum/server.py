@@ -28,9 +28,11 @@ from monitor.demoforum.scenario import Scenario
 _LIST = re.compile(r"^/forum-(\d+)-(\d+)\.html$")
 _THREAD = re.compile(r"^/thread-(\d+)-(\d+)-\d+\.html$")
 NOT_FOUND = "抱歉，指定的主题不存在或已被删除或正在被审核"
-FLAVORS = ("discuz-x", "discuz7", "phpwind")
-_LEGACY_NOT_FOUND = {"discuz7": "指定的主题不存在或已被删除或正在被审核，请返回。", "phpwind": "帖子不存在或已被删除"}
-_LEGACY_LOGIN_WALL = {"discuz7": "对不起，您还未登录，无法进行此操作。", "phpwind": "本版块为正规版块,只有注册会员才能进入!"}
+FLAVORS = ("discuz-x", *render_legacy.TEMPLATES)
+_LEGACY_NOT_FOUND = {"discuz7": "指定的主题不存在或已被删除或正在被审核，请返回。", "phpwind": "帖子不存在或已被删除",
+                     "phpwind9": "帖子不存在或已被删除"}
+_LEGACY_LOGIN_WALL = {"discuz7": "对不起，您还未登录，无法进行此操作。", "phpwind": "本版块为正规版块,只有注册会员才能进入!",
+                      "phpwind9": "您还不是本版会员，请先登录"}
 
 
 class DemoClock:
@@ -59,7 +61,7 @@ class DemoForum:
         if flavor not in FLAVORS:
             raise ValueError(f"unknown demo forum flavor {flavor!r}; known: {', '.join(FLAVORS)}")
         self.scenario = scenario
-        self.flavor = flavor  # whose URLs and markup: discuz-x (also touch, API, RSS), discuz7, phpwind
+        self.flavor = flavor  # whose URLs and markup: discuz-x (also touch, API, RSS), discuz7, phpwind, phpwind9
         self.api = api  # False: a site without the mobile API plugin
         self.passwords = passwords or {}  # username → password, for the login form
         self.members_only = members_only  # boards and threads need a login
@@ -102,12 +104,12 @@ class DemoForum:
         """(status, HTML, auth cookie or None) for a posted login form, as Discuz! answers it."""
         user = form.get("username") or form.get("pwuser", "")
         password = form.get("password") or form.get("pwpwd", "")
-        form_ok = form.get("step") == "2" if self.flavor == "phpwind" else form.get("formhash") == "demohash"
+        form_ok = form.get("step") == "2" if self.flavor.startswith("phpwind") else form.get("formhash") == "demohash"
         if not form_ok or self.passwords.get(user) != password or not user:
             return 200, self._message("登录失败，您还可以尝试 4 次"), None
         token = secrets.token_hex(8)
         self.sessions[token] = user
-        welcome = f"您已经顺利登录，{user}" if self.flavor == "phpwind" else f"欢迎您回来，{user}，现在将转入登录前页面"
+        welcome = f"您已经顺利登录，{user}" if self.flavor.startswith("phpwind") else f"欢迎您回来，{user}，现在将转入登录前页面"
         return 200, self._message(welcome, css="alert_right"), token
 
     def _message(self, message: str, css: str = "alert_error", login: bool = False) -> str:
@@ -161,9 +163,7 @@ class DemoForum:
     def _respond_legacy(self, path: str, q: dict, page: int, now, signed_in: bool) -> tuple[int, str]:
         """Discuz! 7 (forumdisplay.php, viewthread.php) or phpwind 8 (thread.php, read.php) routes."""
         s, base, flavor = self.scenario, self.base_url, self.flavor
-        board_script, thread_script, login_script = (
-            ("/forumdisplay.php", "/viewthread.php", "/logging.php") if flavor == "discuz7"
-            else ("/thread.php", "/read.php", "/login.php"))
+        board_script, thread_script, login_script = ("/" + name for name in render_legacy.SCRIPTS[flavor])
         if path == login_script:
             return 200, self._message("请先登录", login=True)
         if self.members_only and not signed_in and path in (board_script, thread_script):

@@ -1,4 +1,4 @@
-"""Discuz! 7.x and phpwind 8.x parsers on pages generated from those engines' templates.
+"""Discuz! 7.x and phpwind 8.x/9.x parsers on pages generated from those engines' templates.
 
 No real page of either engine with its original bytes was available (see the
 engine modules' docstrings); these pages follow the engines' own default
@@ -22,7 +22,8 @@ from tests.helpers import TZ, local, scenario_copy
 
 NOW = local(2011, 4, 1, 0, 0, 0)
 SITE = Site("http://127.0.0.1:8089/")
-ENGINES = ["discuz7", "phpwind"]
+ENGINE_OF = {"discuz7": "discuz7", "phpwind": "phpwind", "phpwind9": "phpwind"}  # demo flavor → engine
+FLAVORS = list(ENGINE_OF)
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "real"
 
 
@@ -33,18 +34,18 @@ def page(url: str, html: str, encoding: str = "gbk") -> Page:
     return Page(url, html.encode(encoding, errors="xmlcharrefreplace"), NOW)
 
 
-def board_page(s, engine: str, fid: int = 2, page_no: int = 1, encoding: str = "gbk") -> Page:
-    return page(get_engine(engine).board_url(SITE, fid, page_no),
-                render_board(s, fid, page_no, NOW, SITE.base_url, engine), encoding)
+def board_page(s, flavor: str, fid: int = 2, page_no: int = 1, encoding: str = "gbk") -> Page:
+    return page(get_engine(ENGINE_OF[flavor]).board_url(SITE, fid, page_no),
+                render_board(s, fid, page_no, NOW, SITE.base_url, flavor), encoding)
 
 
-def read_all_pages(s, engine: str, tid: int) -> list:
+def read_all_pages(s, flavor: str, tid: int) -> list:
     """Every post of a thread, following the parser's own next-page links."""
-    eng, v = get_engine(engine), s.visible(s.thread(tid), NOW)
+    eng, v = get_engine(ENGINE_OF[flavor]), s.visible(s.thread(tid), NOW)
     seen, url = [], eng.thread_url(SITE, tid)
     while url:
         n = eng.page_number(url)
-        parsed = eng.parse_thread(page(url, render_thread(s, v, n, NOW, SITE.base_url, engine)), SITE)
+        parsed = eng.parse_thread(page(url, render_thread(s, v, n, NOW, SITE.base_url, flavor)), SITE)
         assert parsed.kind == "thread" and parsed.page == n and not parsed.warnings
         seen += parsed.posts
         url = parsed.next_page
@@ -52,10 +53,11 @@ def read_all_pages(s, engine: str, tid: int) -> list:
 
 
 @pytest.mark.parametrize("encoding", ["gbk", "utf-8"])
-@pytest.mark.parametrize("engine", ENGINES)
-def test_board_page_rows_are_read_exactly(engine, encoding):
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_board_page_rows_are_read_exactly(flavor, encoding):
     s = scenario_copy()
-    parsed = get_engine(engine).parse_thread_list(board_page(s, engine, encoding=encoding), SITE)
+    eng = get_engine(ENGINE_OF[flavor])
+    parsed = eng.parse_thread_list(board_page(s, flavor, encoding=encoding), SITE)
     shown = s.board_threads(2, NOW)[: s.threads_per_page]
     assert parsed.kind == "thread_list" and parsed.fid == 2 and not parsed.warnings and parsed.complete
     assert [r.tid for r in parsed.threads] == [v.tid for v in shown]
@@ -67,28 +69,29 @@ def test_board_page_rows_are_read_exactly(engine, encoding):
         assert row.category == s.boards[2]["types"].get(v.thread.typeid)
         assert row.posted_precision == 12 * 3600  # a date only: Y-n-j (Discuz! 7), Y-m-d (phpwind)
         assert abs(row.posted_at - first.at) <= timedelta(hours=12)
+        # the last post to the minute: Y-n-j H:i, a title Y-m-d H:i, or phpwind 9's m-d H:i without a year
         assert row.last_post_precision == 30 and abs(row.last_post_at - v.last_post.at) <= timedelta(seconds=30)
-        assert row.url == get_engine(engine).thread_url(SITE, v.tid)
+        assert row.url == eng.thread_url(SITE, v.tid)
     assert parsed.page == 1 and parsed.total_pages == -(-len(s.board_threads(2, NOW)) // s.threads_per_page)
-    assert get_engine(engine).page_number(parsed.next_page) == 2
+    assert eng.page_number(parsed.next_page) == 2
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_a_sticky_thread_is_marked(engine):
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_a_sticky_thread_is_marked(flavor):
     s = scenario_copy()
     sticky = next(t for t in s.threads if t.sticky)
-    parsed = get_engine(engine).parse_thread_list(board_page(s, engine, fid=sticky.fid), SITE)
+    parsed = get_engine(ENGINE_OF[flavor]).parse_thread_list(board_page(s, flavor, fid=sticky.fid), SITE)
     assert [r.tid for r in parsed.threads if r.sticky] == [sticky.tid]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_every_post_of_a_long_thread_is_read_across_its_pages(engine):
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_every_post_of_a_long_thread_is_read_across_its_pages(flavor):
     s = scenario_copy()
     hot = max(s.threads, key=lambda t: len(t.posts))
     v = s.visible(hot, NOW)
-    seen = read_all_pages(s, engine, hot.tid)
+    seen = read_all_pages(s, flavor, hot.tid)
     expected_pids = [p.pid for p in v.posts]
-    if engine == "phpwind":  # the opening post's pid is "tpc": stored as -tid
+    if flavor != "discuz7":  # the opening post's pid is "tpc" (8.x) or 0 (9.x): stored as -tid
         expected_pids[0] = -hot.tid
     assert [p.pid for p in seen] == expected_pids
     assert [p.floor for p in seen] == list(range(1, len(v.posts) + 1))
@@ -96,55 +99,59 @@ def test_every_post_of_a_long_thread_is_read_across_its_pages(engine):
     assert [p.body for p in seen] == [q.body for q in v.posts]
     for p, q in zip(seen, v.posts):
         assert abs(p.posted_at - q.at) <= timedelta(seconds=p.posted_precision)
-    # Discuz! 7 shows minutes ("发表于 2011-3-23 08:33"); phpwind's title carries the seconds
-    assert {p.posted_precision for p in seen} == ({30} if engine == "discuz7" else {0})
+    # Discuz! 7 and phpwind 9 show minutes ("发表于 2011-3-23 08:33"); phpwind 8's title carries the seconds
+    assert {p.posted_precision for p in seen} == ({0} if flavor == "phpwind" else {30})
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_an_edited_post_gives_its_new_text_and_the_edit_note(engine):
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_an_edited_post_gives_its_new_text_and_the_edit_note(flavor):
     s = scenario_copy()
     t, p = next((t, p) for t in s.threads for p in t.posts if p.edited_at)
-    post = next(x for x in read_all_pages(s, engine, t.tid) if x.author_uid == p.uid and x.pid in (p.pid, -t.tid))
+    post = next(x for x in read_all_pages(s, flavor, t.tid) if x.author_uid == p.uid and x.pid in (p.pid, -t.tid))
     assert post.body == p.edited_body
     assert post.edit_note and s.users[p.uid] in post.edit_note and "编辑" in post.edit_note
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_a_thread_title_and_counts(engine):
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_a_thread_title_and_counts(flavor):
     s = scenario_copy()
     t = next(t for t in s.threads if t.typeid and len(t.posts) > 2)
     v = s.visible(t, NOW)
-    parsed = get_engine(engine).parse_thread(
-        page(get_engine(engine).thread_url(SITE, t.tid), render_thread(s, v, 1, NOW, SITE.base_url, engine)), SITE)
+    eng = get_engine(ENGINE_OF[flavor])
+    parsed = eng.parse_thread(page(eng.thread_url(SITE, t.tid), render_thread(s, v, 1, NOW, SITE.base_url, flavor)),
+                              SITE)
     assert parsed.tid == t.tid and parsed.title == t.subject
     assert parsed.category == s.boards[t.fid]["types"][t.typeid]
-    if engine == "phpwind":  # 阅读/回复 above the posts; Discuz! 7 shows them only in the list
+    if flavor != "discuz7":  # 阅读/回复 above the posts; Discuz! 7 shows them only in the list
         assert (parsed.views, parsed.replies) == (v.views, len(v.posts) - 1)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_pagers_past_seven_pages_and_on_the_last_page(engine):
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_pagers_past_seven_pages_and_on_the_last_page(flavor):
     s = scenario_copy()
-    s.threads_per_page = 2  # dozens of pages: phpwind adds 上一页/下一页 arrows past 7
-    eng = get_engine(engine)
+    s.threads_per_page = 2  # dozens of pages: phpwind 8 adds 上一页/下一页 arrows past 7
+    eng = get_engine(ENGINE_OF[flavor])
     total = -(-len(s.board_threads(2, NOW)) // 2)
     assert total > 7
-    middle = eng.parse_thread_list(board_page(s, engine, page_no=5), SITE)
+    middle = eng.parse_thread_list(board_page(s, flavor, page_no=5), SITE)
     assert (middle.page, middle.total_pages, eng.page_number(middle.next_page)) == (5, total, 6)
-    last = eng.parse_thread_list(board_page(s, engine, page_no=total), SITE)
+    last = eng.parse_thread_list(board_page(s, flavor, page_no=total), SITE)
     assert (last.page, last.total_pages, last.next_page) == (total, total, None)
 
 
-@pytest.mark.parametrize("engine,message,reason", [
+@pytest.mark.parametrize("flavor,message,reason", [
     ("discuz7", "指定的主题不存在或已被删除或正在被审核，请返回。", "not_found"),
     ("phpwind", "帖子不存在或已被删除", "not_found"),
+    ("phpwind9", "帖子不存在或已被删除", "not_found"),
     ("discuz7", "对不起，您还未登录，无法进行此操作。", "login_required"),
     ("phpwind", "本版块为正规版块,只有注册会员才能进入!", "login_required"),
+    ("phpwind9", "您还不是本版会员，请先登录", "login_required"),
 ])
-def test_prompt_pages_say_why(engine, message, reason):
+def test_prompt_pages_say_why(flavor, message, reason):
     s = scenario_copy()
-    html = render_message(s, message, SITE.base_url, engine, login=reason == "login_required")
-    parsed = get_engine(engine).parse_thread(page(get_engine(engine).thread_url(SITE, 14), html), SITE)
+    eng = get_engine(ENGINE_OF[flavor])
+    html = render_message(s, message, SITE.base_url, flavor, login=reason == "login_required")
+    parsed = eng.parse_thread(page(eng.thread_url(SITE, 14), html), SITE)
     assert (parsed.kind, parsed.reason) == ("prompt", reason) and message in parsed.message
 
 
@@ -163,34 +170,34 @@ def test_the_login_form_is_found_and_filled(engine, fields):
         eng.login_form(page(eng.login_url(SITE), "<html><body><p>维护中</p></body></html>"), SITE, "a", "b")
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_a_truncated_thread_page_keeps_its_posts_and_says_so(engine):
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_a_truncated_thread_page_keeps_its_posts_and_says_so(flavor):
     s = scenario_copy()
     hot = max(s.threads, key=lambda t: len(t.posts))
-    html = render_thread(s, s.visible(hot, NOW), 1, NOW, SITE.base_url, engine)
+    eng = get_engine(ENGINE_OF[flavor])
+    html = render_thread(s, s.visible(hot, NOW), 1, NOW, SITE.base_url, flavor)
     cut = html[: html.rindex("</table>", 0, len(html) // 2 + 4000)]
-    parsed = get_engine(engine).parse_thread(page(get_engine(engine).thread_url(SITE, hot.tid), cut), SITE)
+    parsed = eng.parse_thread(page(eng.thread_url(SITE, hot.tid), cut), SITE)
     assert not parsed.complete and parsed.posts and any("truncated" in w for w in parsed.warnings)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_a_page_of_another_kind_or_changed_markup_is_an_error_not_zero_threads(engine):
-    eng = get_engine(engine)
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_a_page_of_another_kind_or_changed_markup_is_an_error_not_zero_threads(flavor):
+    eng = get_engine(ENGINE_OF[flavor])
     with pytest.raises(ParseError, match="no thread list"):
         eng.parse_thread_list(page(eng.board_url(SITE, 2), "<html><body><div id='x'>改版了</div></body></html>"), SITE)
     s = scenario_copy()
-    html = render_board(s, 2, 1, NOW, SITE.base_url, engine)
-    html = html.replace("space.php?uid=", "home.php?uid=").replace("u.php?uid=", "home.php?uid=")
-    html = html.replace('<td class="author">', '<td class="poster">')
+    html = render_board(s, 2, 1, NOW, SITE.base_url, flavor)
+    html = html.replace('<td class="author">', '<td class="poster">').replace('<p class="info">', '<p class="meta">')
     parsed = eng.parse_thread_list(page(eng.board_url(SITE, 2), html), SITE)
     assert parsed.threads and any("author or post time not found" in w for w in parsed.warnings)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_generated_pages_name_their_engine(engine):
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_generated_pages_name_their_engine(flavor):
     s = scenario_copy()
-    assert detect_engine(board_page(s, engine).body) == engine
-    assert detect_engine(render_message(s, "x", SITE.base_url, engine).encode("gbk")) == engine
+    assert detect_engine(board_page(s, flavor).body) == ENGINE_OF[flavor]
+    assert detect_engine(render_message(s, "x", SITE.base_url, flavor).encode("gbk")) == ENGINE_OF[flavor]
 
 
 @pytest.mark.skipif(not REAL.is_dir(), reason=f"the shared real pages are not beside this checkout ({REAL})")
@@ -207,6 +214,8 @@ def test_real_discuz_x_pages_are_still_named_discuz_x():
     ("http://bbs.example.cn/read.php?tid=123&page=4", 123, 4),
     ("http://bbs.example.cn/read-htm-tid-123-page-2.html", 123, 2),
     ("http://bbs.example.cn/htm_data/2/1103/123.html", 123, 1),
+    ("http://www.phpwind.net/read/123", 123, 1),
+    ("http://bbs.example.cn/read.php?tid=123&fid=2&page=3", 123, 3),
 ])
 def test_phpwind_thread_urls_in_their_rewritten_forms(url, tid, page_no):
     assert phpwind.tid_from_url(url) == tid and phpwind.page_number(url) == page_no
