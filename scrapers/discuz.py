@@ -12,7 +12,7 @@ import re
 from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-from scrapers.engine import kind_parsers
+from scrapers.engine import fill_login_form, kind_parsers, login_reply
 from scrapers.errors import ParseError
 from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
 from scrapers.records import (ParsedPage, Post, ProfilePage, PromptPage, Site, ThreadListPage,
@@ -251,32 +251,17 @@ def login_url(site: Site) -> str:
 
 
 def login_form(page, site: Site, username: str, password: str) -> tuple[str, dict[str, str]]:
-    """(action URL, fields) of the login form on ``page``, filled in; ParseError if none."""
-    doc = html_doc(page.text, page.url)
-    form = xfirst(doc, "//form[.//input[@name='password'] and .//input[@name='username']]")
-    if form is None:
-        raise ParseError(page.url, "no login form (input username/password) on the login page")
-    if xfirst(form, ".//input[starts-with(@name,'seccodeverify') or @name='seccode']") is not None:
-        raise ParseError(page.url, "the login form asks for a captcha (验证码): use a cookie from a browser instead")
-    fields = {i.get("name"): i.get("value") or "" for i in xall(form, ".//input[@type='hidden' and @name]")}
-    fields.update(username=username, password=password, questionid=fields.get("questionid", "0"),
-                  answer="", cookietime="2592000", loginfield="username")
-    action = form.get("action") or "member.php?mod=logging&action=login&loginsubmit=yes"
-    return urljoin(base_of(doc, page.url), action), fields
+    """(action URL, fields) of the login form on ``page``, filled in; ParseError if none or a captcha."""
+    return fill_login_form(page, {"username": username, "password": password, "answer": "",
+                                  "cookietime": "2592000", "loginfield": "username"}, {"questionid": "0"},
+                           ".//input[starts-with(@name,'seccodeverify') or @name='seccode']",
+                           "member.php?mod=logging&action=login&loginsubmit=yes")
 
 
 def login_result(page) -> tuple[bool, str]:
     """(succeeded, the forum's message) after posting the login form."""
-    text = page.text
-    try:
-        doc = html_doc(text, page.url)
-        box = xfirst(doc, "//div[@id='messagetext']|//div[@class='jump_c']")
-        message = text_of(xfirst(box, "./p") if box is not None else None) or text_of(box)
-    except ParseError:
-        message = ""
-    message = message or re.sub(r"<[^>]+>|<!\[CDATA\[|\]\]>", " ", text).strip()[:200]
-    ok = any(k in message for k in ("欢迎您回来", "登录成功", "succeed"))
-    return ok, " ".join(message.split())
+    _, message = login_reply(page, detect_prompt)
+    return any(k in message for k in ("欢迎您回来", "登录成功", "succeed")), message
 
 
 # ---- profile ------------------------------------------------------------

@@ -18,16 +18,17 @@ import re
 from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-from scrapers.discuz import floor_of, page_number, tid_from_url  # same URL forms for tid/page
-from scrapers.engine import kind_parsers
+from scrapers import discuz
+from scrapers.engine import fill_login_form, kind_parsers, login_reply
 from scrapers.errors import ParseError
 from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
 from scrapers.records import ParsedPage, Post, PromptPage, Site, ThreadListPage, ThreadPage, ThreadRow
 from scrapers.timeparse import parse_forum_time
 
 NAME = "discuz7"
-__all__ = ["board_url", "thread_url", "tid_from_url", "page_number", "feed_url", "parse_thread_list",
-           "parse_thread", "parse_page", "login_url", "login_form", "login_result"]
+tid_from_url = discuz.tid_from_url  # viewthread.php?tid=T and thread-T-P-1.html, as in X
+page_number = discuz.page_number
+floor_of = discuz.floor_of
 
 _UID = re.compile(r"(?:space\.php\?(?:.*&)?uid=|space-uid-)(\d+)")
 _EDIT_NOTE = re.compile(r"^\[?\s*本帖最后由 .+? 于 .+? 编辑\s*\]?$")
@@ -202,27 +203,16 @@ def login_url(site: Site) -> str:
 
 def login_form(page, site: Site, username: str, password: str) -> tuple[str, dict[str, str]]:
     """(action URL, fields) of the login form, filled in; ParseError if none or a captcha."""
-    doc = html_doc(page.text, page.url)
-    form = xfirst(doc, "//form[.//input[@name='password'] and .//input[@name='username']]")
-    if form is None:
-        raise ParseError(page.url, "no login form (input username/password) on the login page")
-    if xfirst(form, ".//input[@name='seccodeverify' or @name='secanswer']") is not None:
-        raise ParseError(page.url, "the login form asks for a captcha (验证码): use a cookie from a browser instead")
-    fields = {i.get("name"): i.get("value") or "" for i in xall(form, ".//input[@type='hidden' and @name]")}
-    fields.update(username=username, password=password, loginfield="username", questionid="0", answer="",
-                  cookietime="2592000", loginsubmit="true")
-    action = form.get("action") or "logging.php?action=login&loginsubmit=yes"
-    return urljoin(base_of(doc, page.url), action), fields
+    return fill_login_form(page, {"username": username, "password": password, "loginfield": "username",
+                                  "answer": "", "cookietime": "2592000", "loginsubmit": "true"},
+                           {"questionid": "0"}, ".//input[@name='seccodeverify' or @name='secanswer']",
+                           "logging.php?action=login&loginsubmit=yes")
 
 
 def login_result(page) -> tuple[bool, str]:
     """(succeeded, the forum's message) after posting the login form."""
-    try:
-        prompt = detect_prompt(html_doc(page.text, page.url))
-    except ParseError:
-        prompt = None
-    message = prompt.message if prompt else re.sub(r"<[^>]+>", " ", page.text).strip()[:200]
-    return any(k in message for k in ("欢迎您回来", "登录成功")), " ".join(message.split())
+    _, message = login_reply(page, detect_prompt)
+    return any(k in message for k in ("欢迎您回来", "登录成功")), message
 
 
 # ---- parse --------------------------------------------------------------

@@ -7,9 +7,13 @@ get the three parse functions from :func:`kind_parsers`.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from urllib.parse import urljoin
 
-from scrapers.records import ParsedPage, Site
+from scrapers.errors import ParseError
+from scrapers.lxmlutil import base_of, html_doc, xall, xfirst
+from scrapers.records import ParsedPage, PromptPage, Site
 
 KindParse = Callable[[object, Site, "str | None"], ParsedPage]
 
@@ -30,3 +34,33 @@ def kind_parsers(parse: KindParse):
         return parse(page, site, None)
 
     return parse_thread_list, parse_thread, parse_page
+
+
+def fill_login_form(page, values: dict[str, str], defaults: dict[str, str], captcha: str,
+                    default_action: str) -> tuple[str, dict[str, str]]:
+    """(action URL, fields) of the login form on ``page``, filled in.
+
+    The form is the one holding the inputs named by the first two keys of ``values``
+    (user name, password). Its hidden inputs are kept, ``defaults`` fill what it lacks
+    and ``values`` are set. ParseError when there is no such form, or when ``captcha``
+    (an XPath inside the form) finds a captcha input."""
+    doc = html_doc(page.text, page.url)
+    user, password = list(values)[:2]
+    form = xfirst(doc, "//form[.//input[@name=$user] and .//input[@name=$password]]", user=user, password=password)
+    if form is None:
+        raise ParseError(page.url, f"no login form (input {user}/{password}) on the login page")
+    if xfirst(form, captcha) is not None:
+        raise ParseError(page.url, "the login form asks for a captcha (验证码): use a cookie from a browser instead")
+    filled = {i.get("name"): i.get("value") or "" for i in xall(form, ".//input[@type='hidden' and @name]")}
+    filled = {**defaults, **{k: v for k, v in filled.items() if v or k not in defaults}, **values}
+    return urljoin(base_of(doc, page.url), form.get("action") or default_action), filled
+
+
+def login_reply(page, detect_prompt: Callable[[object], PromptPage | None]) -> tuple[PromptPage | None, str]:
+    """The forum's answer to a posted login form: its prompt page (if it is one) and the message."""
+    try:
+        prompt = detect_prompt(html_doc(page.text, page.url))
+    except ParseError:
+        prompt = None
+    message = prompt.message if prompt else re.sub(r"<[^>]+>|<!\[CDATA\[|\]\]>", " ", page.text).strip()[:200]
+    return prompt, " ".join(message.split())

@@ -42,7 +42,7 @@ import re
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
-from scrapers.engine import kind_parsers
+from scrapers.engine import fill_login_form, kind_parsers, login_reply
 from scrapers.errors import ParseError
 from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
 from scrapers.records import ParsedPage, Post, PromptPage, Site, ThreadListPage, ThreadPage, ThreadRow
@@ -340,28 +340,17 @@ def login_url(site: Site) -> str:
 
 def login_form(page, site: Site, username: str, password: str) -> tuple[str, dict[str, str]]:
     """(action URL, fields) of the login form (pwuser/pwpwd), filled in; ParseError if none or a captcha."""
-    doc = html_doc(page.text, page.url)
-    form = xfirst(doc, "//form[.//input[@name='pwuser'] and .//input[@name='pwpwd']]")
-    if form is None:
-        raise ParseError(page.url, "no login form (input pwuser/pwpwd) on the login page")
-    if xfirst(form, ".//input[@name='gdcode' or @name='qanswer']") is not None:
-        raise ParseError(page.url, "the login form asks for a captcha (认证码): use a cookie from a browser instead")
-    fields = {i.get("name"): i.get("value") or "" for i in xall(form, ".//input[@type='hidden' and @name]")}
-    fields.update(pwuser=username, pwpwd=password, lgt=fields.get("lgt", "0"), step="2", hideid="0",
-                  cktime=fields.get("cktime") or "31536000")
-    return urljoin(base_of(doc, page.url), form.get("action") or "login.php"), fields
+    return fill_login_form(page, {"pwuser": username, "pwpwd": password, "step": "2", "hideid": "0"},
+                           {"lgt": "0", "cktime": "31536000"}, ".//input[@name='gdcode' or @name='qanswer']",
+                           "login.php")
 
 
 def login_result(page) -> tuple[bool, str]:
     """(succeeded, the forum's message) after posting the login form."""
-    try:
-        prompt = detect_prompt(html_doc(page.text, page.url))
-    except ParseError:
-        prompt = None
-    message = prompt.message if prompt else re.sub(r"<[^>]+>", " ", page.text).strip()[:200]
+    prompt, message = login_reply(page, detect_prompt)
     ok = prompt is not None and prompt.reason != "login_required" and any(
         k in message for k in ("顺利登录", "登录成功", "欢迎"))
-    return ok, " ".join(message.split())
+    return ok, message
 
 
 # ---- parse --------------------------------------------------------------
