@@ -83,6 +83,14 @@ def probe_target(target: str, engine: str, now: datetime | None, base_url: str |
     return out
 
 
+def _bracketed(category: str | None) -> str:
+    return f"[{category}] " if category else ""
+
+
+def _count(n: int | None) -> str:
+    return "?" if n is None else str(n)
+
+
 def format_probe(r: dict) -> str:
     """Human-readable probe output."""
     lines = [f"{r['url']} — HTTP {r['status']}, engine {r['engine']}, kind {r['kind']}, server time {r['server_now']}"]
@@ -91,10 +99,10 @@ def format_probe(r: dict) -> str:
     for t in r["threads"]:
         lines.append(f"  tid {t['tid']:>8}  {t['replies'] if t['replies'] is not None else '-':>5} replies "
                      f"{t['views'] if t['views'] is not None else '-':>7} views  {t['posted_at'] or '?':25}  "
-                     f"{t['author'] or '?'} (uid {t['uid']})  [{t['category'] or ''}] {t['title']}")
+                     f"{t['author'] or '?'} (uid {t['uid']})  {_bracketed(t['category'])}{t['title']}")
     if r.get("title"):
-        lines.append(f"thread {r['tid']}: {r['title']} [{r.get('category') or ''}] "
-                     f"{r.get('replies')} replies, {r.get('views')} views")
+        lines.append(f"thread {r['tid']}: {_bracketed(r.get('category'))}{r['title']}; "
+                     f"{_count(r.get('replies'))} replies, {_count(r.get('views'))} views")
     for p in r["posts"]:
         head = p["body"].replace("\n", " ")[:60]
         lines.append(f"  #{p['floor'] or '?':<4} pid {p['pid']:>8}  {p['posted_at'] or '?':25}  "

@@ -190,6 +190,13 @@ def test_probe_and_forum_add_on_the_older_engines(tmp_path):
             data = json.loads(probed.stdout)
             assert data["engine"] == engine and f"engine detected: {engine}" in data["warnings"]
             assert data["kind"] == "thread_list" and data["fid"] == 3 and data["threads"][0]["author"]
+            first = data["threads"][0]
+            readable = run("probe", first["url"])  # the human-readable form of a thread page
+            assert readable.returncode == 0, readable.stderr
+            assert f"engine {engine}, kind thread" in readable.stdout
+            shown = "?" if engine == "discuz7" else first["replies"]  # Discuz! 7 shows the counts only in lists
+            assert f"thread {first['tid']}: " in readable.stdout and f"; {shown} replies" in readable.stdout
+            assert f"#1    pid" in readable.stdout and f"{first['author']} (uid {first['uid']})" in readable.stdout
             host = "localhost" if engine == "phpwind" else "127.0.0.1"  # two forum entries, one per engine
             added = run("forum", "add", f"{forum.base_url.replace('127.0.0.1', host)}{board}", "-c", str(cfg))
             assert added.returncode == 0, added.stderr
