@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError
+from scrapers.generic import check_selectors
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -65,6 +66,11 @@ class ListSelectors(_Model):
     next_page: str | None = Field(None, description="link to the next page, e.g. 'a.next@href'")
     empty: str | None = Field(None, description="an element shown when the board has no threads")
 
+    @model_validator(mode="after")
+    def _selectors_compile(self) -> ListSelectors:
+        _check_selectors(self, "row")
+        return self
+
 
 class ThreadSelectors(_Model):
     """Where a thread page shows each post (generic engine)."""
@@ -86,6 +92,18 @@ class ThreadSelectors(_Model):
     official_unit: str | None = Field(None, description="within the block: the replying unit (回复单位)")
     official_time: str | None = Field(None, description="within the block: the reply time (回复时间)")
     official_body: str | None = Field(None, description="within the block: the reply text (回复内容)")
+
+    @model_validator(mode="after")
+    def _selectors_compile(self) -> ThreadSelectors:
+        _check_selectors(self, "post")
+        return self
+
+
+def _check_selectors(section: BaseModel, key: str) -> None:
+    """Refuse a selector that does not compile, or a section mixing CSS and XPath."""
+    problems = check_selectors(section.model_dump(exclude_none=True), key)
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 class GenericSelectors(_Model):

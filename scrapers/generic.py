@@ -1,10 +1,13 @@
-"""The generic engine: a forum described entirely by CSS selectors in config.yaml.
+"""The generic engine: a forum described entirely by selectors in config.yaml.
 
 For forum software nobody wrote a module for. A field is a CSS selector
 (BeautifulSoup + soupsieve), optionally ``@attr`` to read an attribute instead of
-the text; ``@attr`` alone reads the row's (or post's) own attribute. Ids come
-from links through regular expressions (``tid_pattern``, ``uid_pattern``), times
-through the configured formats, or relative text ("2 hours ago", "3 天前").
+the text; ``@attr`` alone reads the row's (or post's) own attribute. Or the
+section (``threads`` or ``posts``) is written in XPath (lxml) — its ``row``/``post``
+selector starts with ``/``, ``./``, ``(`` or ``xpath:`` — and each field is an XPath
+from the row: an element gives its text, ``…/@href`` or ``…/text()`` a string.
+Ids come from links through regular expressions (``tid_pattern``, ``uid_pattern``),
+times through the configured formats, or relative text ("2 hours ago", "3 天前").
 
 A selector that matches nothing is never silently zero threads: a row or post
 selector matching nothing raises ParseError naming the selector and the URL,
@@ -19,9 +22,12 @@ from typing import Any
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
+import soupsieve
 from bs4 import BeautifulSoup
+from lxml import etree
 
 from scrapers.errors import ParseError
+from scrapers.lxmlutil import body_text, html_doc, text_of, xall
 from scrapers.records import ParsedPage, Post, Site, ThreadListPage, ThreadPage, ThreadRow
 from scrapers.timeparse import ForumTime, parse_relative
 
@@ -57,30 +63,122 @@ def tid_from_url(url: str, site: Site | None = None) -> int | None:
 
 # ---- fields -------------------------------------------------------------
 
+_XPATH_START = ("/", "./", "(", "xpath:")
+_NOT_SELECTORS = {"pid_pattern"}  # keys of a section that hold something else
+
+
+def is_xpath(selector: str) -> bool:
+    """Whether a selector is written in XPath (else CSS)."""
+    return selector.startswith(_XPATH_START)
+
+
 def _split(spec: str) -> tuple[str, str | None]:
     sel, _, attr = spec.partition("@")
     return sel.strip(), (attr.strip() or None)
 
 
-def _node(el, spec: str | None):
-    if not spec:
-        return None
-    sel, _ = _split(spec)
-    return el if not sel else el.select_one(sel)
+class _CssTree:
+    """A page read with CSS selectors (BeautifulSoup + soupsieve); ``css@attr`` reads an attribute."""
+
+    def __init__(self, page):
+        self.root = BeautifulSoup(page.text, "lxml")
+
+    def select(self, el, spec: str) -> list:
+        return el.select(_split(spec)[0])
+
+    def node(self, el, spec: str | None):
+        if not spec:
+            return None
+        sel, _ = _split(spec)
+        return el if not sel else el.select_one(sel)
+
+    def value(self, el, spec: str | None) -> str | None:
+        """The text (or attribute) a field spec points at within ``el``; None when it matches nothing."""
+        node = self.node(el, spec)
+        if node is None:
+            return None
+        _, attr = _split(spec)
+        if attr:
+            value = node.get(attr)
+            return " ".join(value) if isinstance(value, list) else value
+        return " ".join(node.get_text(" ", strip=True).split())
+
+    def link_text(self, el, spec: str) -> str | None:
+        """The text of the element a link spec reads its href from."""
+        return self.value(el, _split(spec)[0])
+
+    @staticmethod
+    def body(node) -> str:
+        return "\n".join(line.strip() for line in node.get_text("\n").splitlines() if line.strip())
 
 
-def _value(el, spec: str | None) -> str | None:
-    """The text (or attribute) a field spec points at within ``el``; None when it matches nothing."""
-    if not spec:
-        return None
-    node = _node(el, spec)
-    if node is None:
-        return None
-    _, attr = _split(spec)
-    if attr:
-        value = node.get(attr)
-        return " ".join(value) if isinstance(value, list) else value
-    return " ".join(node.get_text(" ", strip=True).split())
+class _XPathTree:
+    """A page read with XPath (lxml): an element gives its text, an attribute or text() its string."""
+
+    def __init__(self, page):
+        self.root = html_doc(page.text, page.url)
+
+    def select(self, el, spec: str) -> list:
+        return xall(el, _xpath(spec))
+
+    def node(self, el, spec: str | None):
+        if not spec:
+            return None
+        found = xall(el, _xpath(spec))
+        if not isinstance(found, list):  # count(), string(): a number or string, not a node set
+            return found
+        return found[0] if found else None
+
+    def value(self, el, spec: str | None) -> str | None:
+        node = self.node(el, spec)
+        if node is None:
+            return None
+        if isinstance(node, str):
+            return " ".join(node.split())
+        return text_of(node) if isinstance(node, etree._Element) else str(node)
+
+    def link_text(self, el, spec: str) -> str | None:
+        node = self.node(el, spec)
+        owner = node.getparent() if isinstance(node, str) and hasattr(node, "getparent") else node
+        return text_of(owner) if isinstance(owner, etree._Element) else None
+
+    @staticmethod
+    def body(node) -> str:
+        return body_text(node) if isinstance(node, etree._Element) else " ".join(str(node).split())
+
+
+def _xpath(spec: str) -> str:
+    return spec[len("xpath:"):] if spec.startswith("xpath:") else spec
+
+
+def _tree(page, section: Mapping[str, Any], key: str):
+    """The page read the way the section is written (its row/post selector tells)."""
+    return _XPathTree(page) if is_xpath(section[key]) else _CssTree(page)
+
+
+def check_selectors(section: Mapping[str, Any], key: str) -> list[str]:
+    """Problems with a section's selectors: one that does not compile, or CSS and XPath mixed.
+
+    ``key`` names the section's row selector (``row`` or ``post``), which sets its language."""
+    xpath = is_xpath(section[key])
+    problems = []
+    for name, selector in section.items():
+        if not isinstance(selector, str) or name in _NOT_SELECTORS or selector == "#tid":
+            continue
+        if selector.startswith("@"):
+            continue  # the row's own attribute: the same in both languages
+        if is_xpath(selector) != xpath:
+            problems.append(f"{name}: {selector!r} is {'XPath' if is_xpath(selector) else 'CSS'} but {key} is "
+                            f"{'XPath' if xpath else 'CSS'}; write a section in one language")
+            continue
+        try:
+            if xpath:
+                etree.XPath(_xpath(selector))
+            else:
+                soupsieve.compile(_split(selector)[0])
+        except (etree.XPathSyntaxError, soupsieve.SelectorSyntaxError, ValueError) as exc:
+            problems.append(f"{name}: {selector!r} is not valid {'XPath' if xpath else 'CSS'} ({exc})".replace("\n", " "))
+    return problems
 
 
 def _int(text: str | None) -> int | None:
@@ -133,12 +231,12 @@ def parse_time(text: str | None, formats: list[str], server_now: datetime, tz: Z
 class _Fields:
     """Reads fields of many rows, remembering which selectors never matched."""
 
-    def __init__(self, section: str, spec: Mapping[str, Any]):
-        self.section, self.spec = section, spec
+    def __init__(self, section: str, spec: Mapping[str, Any], tree):
+        self.section, self.spec, self.tree = section, spec, tree
         self.hits: dict[str, int] = {}
 
     def get(self, el, name: str) -> str | None:
-        value = _value(el, self.spec.get(name))
+        value = self.tree.value(el, self.spec.get(name))
         if self.spec.get(name):
             self.hits[name] = self.hits.get(name, 0) + (value is not None)
         return value
@@ -148,37 +246,34 @@ class _Fields:
                 for name, n in self.hits.items() if n == 0]
 
 
-def _soup(page) -> BeautifulSoup:
-    return BeautifulSoup(page.text, "lxml")
-
-
-def _rows(soup, spec: Mapping[str, Any], key: str, section: str, url: str) -> list:
-    rows = soup.select(spec[key])
-    if not rows and not (spec.get("empty") and soup.select_one(spec["empty"])):
+def _rows(tree, spec: Mapping[str, Any], key: str, section: str, url: str) -> list:
+    rows = tree.select(tree.root, spec[key])
+    if not rows and not (spec.get("empty") and tree.node(tree.root, spec["empty"]) is not None):
         raise ParseError(url, f"selector {section}.{key} {spec[key]!r} matched nothing: "
                               "the markup may have changed (or the page is not what was expected)")
     return rows
 
 
-def _next(soup, spec: Mapping[str, Any], url: str) -> str | None:
-    href = _value(soup, spec.get("next_page"))
+def _next(tree, spec: Mapping[str, Any], url: str) -> str | None:
+    href = tree.value(tree.root, spec.get("next_page"))
     return urljoin(url, href) if href else None
 
 
 # ---- parsers ------------------------------------------------------------
 
-def _start(page, site: Site, section: str):
-    """What both parsers need: options, zone, the section's selectors, time formats, the soup, a field reader."""
+def _start(page, site: Site, section: str, key: str):
+    """What both parsers need: options, zone, the section's selectors, time formats, the tree, a field reader."""
     o = _opts(site)
     spec = o[section]
-    return o, ZoneInfo(site.timezone), spec, o.get("time_formats") or [], _soup(page), _Fields(section, spec)
+    tree = _tree(page, spec, key)
+    return o, ZoneInfo(site.timezone), spec, o.get("time_formats") or [], tree, _Fields(section, spec, tree)
 
 
 def parse_thread_list(page, site: Site) -> ThreadListPage:
     """Rows from a board page, by the ``threads`` selectors."""
-    o, tz, spec, formats, soup, fields = _start(page, site, "threads")
+    o, tz, spec, formats, tree, fields = _start(page, site, "threads", "row")
     rows, warnings = [], []
-    for el in _rows(soup, spec, "row", "threads", page.url):
+    for el in _rows(tree, spec, "row", "threads", page.url):
         href = fields.get(el, "link")
         tid = _id(urljoin(page.url, href), o["tid_pattern"]) if href else None
         if tid is None:
@@ -187,7 +282,7 @@ def parse_thread_list(page, site: Site) -> ThreadListPage:
         posted = parse_time(fields.get(el, "time"), formats, page.server_now, tz)
         last = parse_time(fields.get(el, "last_post_time"), formats, page.server_now, tz)
         author_href = fields.get(el, "author_link")
-        title = fields.get(el, "title") if spec.get("title") else _value(el, spec["link"].split("@")[0])
+        title = fields.get(el, "title") if spec.get("title") else tree.link_text(el, spec["link"])
         rows.append(ThreadRow(
             tid=tid, title=title or "", url=thread_url(site, tid), author=fields.get(el, "author"),
             author_uid=_id(author_href, o.get("uid_pattern")) if author_href else None,
@@ -195,16 +290,16 @@ def parse_thread_list(page, site: Site) -> ThreadListPage:
             replies=_int(fields.get(el, "replies")), views=_int(fields.get(el, "views")),
             last_post_at=last.at if last else None, last_post_precision=last.precision if last else 0,
             last_poster=fields.get(el, "last_poster"), category=fields.get(el, "category")))
-    return ThreadListPage(fid=None, threads=rows, page=1, total_pages=None, next_page=_next(soup, spec, page.url),
+    return ThreadListPage(fid=None, threads=rows, page=1, total_pages=None, next_page=_next(tree, spec, page.url),
                           warnings=warnings + fields.warnings(page.url))
 
 
 def parse_thread(page, site: Site) -> ThreadPage:
     """Posts from a thread page, by the ``posts`` selectors."""
-    o, tz, spec, formats, soup, fields = _start(page, site, "posts")
+    o, tz, spec, formats, tree, fields = _start(page, site, "posts", "post")
     posts, warnings = [], []
     tid = tid_from_url(page.url, site)
-    for i, el in enumerate(_rows(soup, spec, "post", "posts", page.url)):
+    for i, el in enumerate(_rows(tree, spec, "post", "posts", page.url)):
         # "#tid": one question per page (message boards): the item's id is the post's id
         pid = tid if spec.get("pid") == "#tid" else _id(fields.get(el, "pid"), spec.get("pid_pattern"))
         if pid is None:
@@ -212,37 +307,36 @@ def parse_thread(page, site: Site) -> ThreadPage:
             continue
         posted = parse_time(fields.get(el, "time"), formats, page.server_now, tz)
         author_href = fields.get(el, "author_link")
-        body_el = _node(el, spec.get("body"))
+        body_el = tree.node(el, spec.get("body"))
         posts.append(Post(
             pid=pid, floor=_int(fields.get(el, "floor")), author=fields.get(el, "author"),
             author_uid=_id(author_href, o.get("uid_pattern")) if author_href else None,
             posted_at=posted.at if posted else None, posted_precision=posted.precision if posted else 0,
-            body="\n".join(line.strip() for line in body_el.get_text("\n").splitlines() if line.strip())
-            if body_el is not None else ""))
-    reply = _official_reply(soup, spec, page, formats, tz, tid, len(posts))
+            body=tree.body(body_el) if body_el is not None else ""))
+    reply = _official_reply(tree, spec, page, formats, tz, tid, len(posts))
     if reply is not None:
         posts.append(reply)
-    title = _value(soup, spec.get("title"))
+    title = tree.value(tree.root, spec.get("title"))
     return ThreadPage(tid=tid, title=title, category=None, replies=None, views=None,
-                      posts=posts, page=1, total_pages=None, next_page=_next(soup, spec, page.url),
+                      posts=posts, page=1, total_pages=None, next_page=_next(tree, spec, page.url),
                       warnings=warnings + fields.warnings(page.url))
 
 
-def _official_reply(soup, spec, page, formats, tz, tid: int | None, count: int) -> Post | None:
+def _official_reply(tree, spec, page, formats, tz, tid: int | None, count: int) -> Post | None:
     """A message board's official reply block (回复单位/回复时间/回复内容) as a post by that unit.
 
     Its id is the item's id negated (one official reply per item), so it never collides
     with a real post id."""
     if not spec.get("official_reply"):
         return None
-    block = soup.select_one(spec["official_reply"])
+    block = tree.node(tree.root, spec["official_reply"])
     if block is None or tid is None:
         return None  # not answered yet
-    unit = _value(block, spec.get("official_unit"))
-    body = _value(block, spec.get("official_body")) or ""
+    unit = tree.value(block, spec.get("official_unit"))
+    body = tree.value(block, spec.get("official_body")) or ""
     if not unit and not body:
         return None  # an empty reply block: still unanswered
-    when = parse_time(_value(block, spec.get("official_time")), formats, page.server_now, tz)
+    when = parse_time(tree.value(block, spec.get("official_time")), formats, page.server_now, tz)
     return Post(pid=-tid, floor=count + 1, author=unit, author_uid=None,
                 posted_at=when.at if when else None, posted_precision=when.precision if when else 0,
                 body=body, on_behalf_of=unit or None)
@@ -250,7 +344,8 @@ def _official_reply(soup, spec, page, formats, tz, tid: int | None, count: int) 
 
 def parse_page(page, site: Site) -> ParsedPage:
     """A thread page if the post selector matches, else a board page."""
-    o = _opts(site)
-    if _soup(page).select_one(o["posts"]["post"]) is not None:
+    posts = _opts(site)["posts"]
+    tree = _tree(page, posts, "post")
+    if tree.node(tree.root, posts["post"]) is not None:
         return parse_thread(page, site)
     return parse_thread_list(page, site)

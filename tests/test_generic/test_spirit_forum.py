@@ -48,6 +48,35 @@ SELECTORS = """
 """
 
 
+# the same forum described in XPath only (lxml), as an operator used to XPath would write it
+XPATH_SELECTORS = """
+    engine: generic
+    generic:
+      board_url: "category/{fid}/"
+      thread_url: "topic/{tid}/"
+      tid_pattern: "/topic/(\\\\d+)/"
+      uid_pattern: "/user/(\\\\d+)/"
+      time_formats: ["%Y年%m月%d日 %H:%M"]
+      threads:
+        row: "//*[contains(concat(' ', @class, ' '), ' layout__topics__topic ')]"
+        link: ".//a[contains(concat(' ', @class, ' '), ' topic__link ')]/@href"
+        replies: ".//*[contains(concat(' ', @class, ' '), ' topic__comments ')]"
+        last_post_time: ".//*[contains(concat(' ', @class, ' '), ' topic__date ')]/@title"
+        next_page: "//ul[contains(@class, 'paginator')]//a[i[contains(@class, 'fa-chevron-right')]]/@href"
+        empty: "//*[contains(@class, 'layout__topics')]//p"
+      posts:
+        post: "//*[contains(concat(' ', @class, ' '), ' comments_list__comment ')]"
+        pid: "@data-pk"
+        floor: "@data-number"
+        author: ".//a[contains(@class, 'comment__info__username__link')]//span"
+        author_link: ".//a[contains(@class, 'comment__info__username__link')]/@href"
+        time: ".//*[contains(@class, 'comment__info__date')]//li[@title]/@title"
+        body: ".//*[contains(concat(' ', @class, ' '), ' comment__text ')]"
+        title: "//h1[contains(@class, 'headline')]"
+        next_page: "//ul[contains(@class, 'paginator')]//a[i[contains(@class, 'fa-chevron-right')]]/@href"
+"""
+
+
 def _spec() -> dict:
     start = datetime(2026, 11, 2, 8, 0, 5)
     topics = []
@@ -101,8 +130,9 @@ units:
     return parse_config(text, "spirit-config.yaml")
 
 
-def test_every_thread_post_author_and_time_is_stored(spirit, tmp_path):
-    svc = Service(_config(spirit, f"sqlite:///{tmp_path / 'db.sqlite3'}"))
+@pytest.mark.parametrize("selectors", [SELECTORS, XPATH_SELECTORS], ids=["css", "xpath"])
+def test_every_thread_post_author_and_time_is_stored(spirit, tmp_path, selectors):
+    svc = Service(_config(spirit, f"sqlite:///{tmp_path / 'db.sqlite3'}", selectors))
     [r] = svc.poll()
     assert r.status == "ok", (r.error, r.warnings[:5])
     from sqlalchemy import select

@@ -96,3 +96,27 @@ def test_login_comes_from_the_environment_and_is_never_shown(monkeypatch):
     login = cfg.forums[0].login
     assert login.username == "监督员" and login.password.get_secret_value() == "pa55-word"
     assert "pa55-word" not in repr(cfg) and "pa55-word" not in str(cfg.model_dump())
+
+
+GENERIC = MINIMAL.replace("    boards:\n", """\
+    engine: generic
+    generic:
+      board_url: "forum/{fid}?page={page}"
+      thread_url: "t/{tid}?page={page}"
+      tid_pattern: "/t/(\\\\d+)"
+      threads: {row: "tr.topic", link: "a.title@href"}
+      posts: {post: "div.post", pid: "@data-id", body: "div.text"}
+    boards:
+""")
+
+
+@pytest.mark.parametrize("change,words", [
+    (('row: "tr.topic"', 'row: "tr.topic[[["'), "generic.threads: row: 'tr.topic[[[' is not valid CSS"),
+    (('post: "div.post"', 'post: "//div[@class=\'post\'"'), "is not valid XPath"),
+    (('body: "div.text"', 'body: ".//div[@class=\'text\']"'), "body: \".//div[@class='text']\" is XPath but post is CSS"),
+])
+def test_generic_selectors_are_checked_when_the_config_is_read(change, words):
+    assert parse_config(GENERIC).forums[0].generic.threads.row == "tr.topic"
+    with pytest.raises(ConfigError) as err:
+        parse_config(GENERIC.replace(*change), "config.yaml")
+    assert words in str(err.value) and "forums[0].generic" in str(err.value)
