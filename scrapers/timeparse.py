@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 _ABSOLUTE = re.compile(
     r"(\d{4})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})(?:\s*日)?"
-    r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+    r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?"  # a 12-hour clock: 10:22 PM
 )
 _AGO = re.compile(r"(\d+)\s*(秒|分钟|小时|天|周|个月)前")
 _DAY_WORD = re.compile(r"(昨天|前天|今天)\s*(\d{1,2}):(\d{2})")
@@ -36,16 +36,17 @@ def _local(d: date, t: time, tz: ZoneInfo) -> datetime:
 
 
 def parse_absolute(text: str, tz: ZoneInfo) -> ForumTime | None:
-    """Parse "Y-n-j[ H:i[:s]]" (any padding, also 年月日) as local time in ``tz``."""
+    """Parse "Y-n-j[ H:i[:s][ AM|PM]]" (any padding, also 年月日) as local time in ``tz``."""
     m = _ABSOLUTE.search(text)
     if not m:
         return None
-    y, mo, d, h, mi, s = m.groups()
+    y, mo, d, h, mi, s, half = m.groups()
     try:
         day = date(int(y), int(mo), int(d))
         if h is None:
             return ForumTime(_local(day, time(12), tz), 12 * 3600)
-        at = _local(day, time(int(h), int(mi), int(s or 0)), tz)
+        hour = int(h) % 12 + (12 if half in ("P", "p") else 0) if half else int(h)
+        at = _local(day, time(hour, int(mi), int(s or 0)), tz)
     except ValueError:
         return None
     if s is not None:

@@ -18,6 +18,9 @@ NOW = datetime(2026, 11, 30, 13, 18, 24, tzinfo=TZ)  # the real pages' fetch tim
     ("2026-11-20 17:13", datetime(2026, 11, 20, 17, 13, 30, tzinfo=TZ), 30),
     ("2026-11-9", datetime(2026, 11, 9, 12, 0, tzinfo=TZ), 43200),
     ("2011年3月5日 08:00", datetime(2011, 3, 5, 8, 0, 30, tzinfo=TZ), 30),
+    ("发表于 2009-12-3 10:22 PM", datetime(2009, 12, 3, 22, 22, 30, tzinfo=TZ), 30),  # a 12-hour timeformat
+    ("2009-12-3 12:05 AM", datetime(2009, 12, 3, 0, 5, 30, tzinfo=TZ), 30),
+    ("2009-12-3 12:05 pm", datetime(2009, 12, 3, 12, 5, 30, tzinfo=TZ), 30),
 ])
 def test_absolute(text, expected, precision):
     t = parse_absolute(text, TZ)
