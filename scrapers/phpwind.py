@@ -206,14 +206,15 @@ def _row(site: Site, tid: int, title: str, author_link, uid, posted, last, last_
 _LISTS = {
     8: ("id('threadlist')/tr", "id('threadlist')/tr[@class='tr4'][normalize-space(.)='普通主题']",
         "./td[contains(@class,'subject')]/a[contains(@class,'subject_t')]", _thread_row8),
-    9: ("id('J_posts_list')//tr", "id('J_posts_list')//tr[td[contains(@class,'ordinary')]]",
+    9: ("id('J_posts_list')/tr|id('J_posts_list')/tbody/tr",
+        "id('J_posts_list')/tr[td[contains(@class,'ordinary')]]|id('J_posts_list')/tbody/tr[td[contains(@class,'ordinary')]]",
         "./td[@class='subject']/p[@class='title']/a[contains(@class,'st') and contains(@href,'tid')]", _thread_row9),
 }
 
 
-def _thread_list(doc, page, site: Site) -> ThreadListPage:
+def _thread_list(doc, page, site: Site, generation: int) -> ThreadListPage:
     base, tz = base_of(doc, page.url), ZoneInfo(site.timezone)
-    rows_at, separator_at, link_at, read_row = _LISTS[9 if xfirst(doc, "id('J_posts_list')") is not None else 8]
+    rows_at, separator_at, link_at, read_row = _LISTS[generation]
     rows, warnings = [], []
     separator = xfirst(doc, separator_at)
     sticky_part = separator is not None  # topped threads come first, then the "普通主题" row
@@ -296,15 +297,14 @@ _THREADS = {
     8: ("//div[@class='read_t'][.//td[contains(@class,'floot_right')]]", _post8,
         "//div[@class='readTop']//ul[contains(@class,'pw_ulC')]/li/span", "id('subject_tpc')",
         "//form[@name='delatc']/input[@name='tid']"),
-    9: ("//div[contains(concat(' ',@class,' '),' J_read_floor ')]", _post9,
+    9: ("id('J_posts_list')//div[contains(concat(' ',@class,' '),' J_read_floor ')]", _post9,
         "//div[@class='post_num']//li/em", "id('J_post_title')", "id('js-tid')"),
 }
 
 
-def _thread(doc, page, site: Site) -> ThreadPage:
+def _thread(doc, page, site: Site, generation: int) -> ThreadPage:
     base, tz = base_of(doc, page.url), ZoneInfo(site.timezone)
-    nine = xfirst(doc, _THREADS[9][0]) is not None
-    posts_at, read_post, counts_at, subject_at, tid_at = _THREADS[9 if nine else 8]
+    posts_at, read_post, counts_at, subject_at, tid_at = _THREADS[generation]
     tid = tid_from_url(page.url)
     if tid is None:  # a rewritten or static URL without the id: the page's hidden field
         hidden = xfirst(doc, tid_at)
@@ -355,25 +355,33 @@ def login_result(page) -> tuple[bool, str]:
 
 # ---- parse --------------------------------------------------------------
 
-_KINDS = {"thread": ("//div[@class='read_t']//td[contains(@class,'floot_right')]"
-                     "|//div[contains(concat(' ',@class,' '),' J_read_floor ')]", _thread,
-                     "no posts (8.x div.read_t, 9.x div.J_read_floor)"),
-          "thread_list": ("id('threadlist')|id('J_posts_list')", _thread_list,
-                          "no thread list (8.x tbody#threadlist, 9.x table#J_posts_list)")}
+def _generation(doc, kind: str) -> int | None:
+    """8 or 9 when the page is a ``kind`` page of that phpwind generation, else None.
+
+    9.x names both its thread table and its posts' container #J_posts_list (by id: no page scan)."""
+    nine = xfirst(doc, "id('J_posts_list')")
+    if nine is not None:
+        return 9 if nine.tag == ("table" if kind == "thread_list" else "div") else None
+    marker = "id('threadlist')" if kind == "thread_list" else "//div[@class='read_t']"
+    return 8 if xfirst(doc, marker) is not None else None
+
+
+_KINDS = {"thread": (_thread, "no posts (8.x div.read_t, 9.x div.J_read_floor)"),
+          "thread_list": (_thread_list, "no thread list (8.x tbody#threadlist, 9.x table#J_posts_list)")}
 
 
 def _parse(page, site: Site, want: str | None) -> ParsedPage:
     """Parse the page once: the kind wanted (or whichever it is), else a prompt page."""
     doc = html_doc(page.text, page.url)
+    for kind in ([want] if want else list(_KINDS)):
+        generation = _generation(doc, kind)
+        if generation:
+            return _KINDS[kind][0](doc, page, site, generation)
     prompt = detect_prompt(doc)
     if prompt:
         return prompt
-    for kind in ([want] if want else list(_KINDS)):
-        marker, build, _ = _KINDS[kind]
-        if xfirst(doc, marker) is not None:
-            return build(doc, page, site)
     if want:
-        raise ParseError(page.url, f"{_KINDS[want][2]} on this page; is it a phpwind {want.replace('_', ' ')} page?")
+        raise ParseError(page.url, f"{_KINDS[want][1]} on this page; is it a phpwind {want.replace('_', ' ')} page?")
     raise ParseError(page.url, "neither a phpwind board list, a thread nor a message page")
 
 

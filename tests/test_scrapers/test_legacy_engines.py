@@ -241,3 +241,15 @@ def test_phpwinds_friendly_times_read_back_within_their_precision(ago):
     slack = timedelta(seconds=parsed.precision) + timedelta(minutes=1 if "分钟" in text else 0,
                                                               hours=1 if "小时" in text else 0)
     assert abs(parsed.at - at) <= slack, (text, parsed)
+
+
+def test_a_phpwind9_thread_page_is_never_read_as_an_empty_board():
+    """phpwind 9 names both its thread table and its posts' container #J_posts_list."""
+    s = scenario_copy()
+    t = max(s.threads, key=lambda t: len(t.posts))
+    html = render_thread(s, s.visible(t, NOW), 1, NOW, SITE.base_url, "phpwind9")
+    with pytest.raises(ParseError, match="no thread list"):
+        phpwind.parse_thread_list(page(phpwind.board_url(SITE, 2), html), SITE)
+    assert phpwind.parse_page(page(phpwind.thread_url(SITE, t.tid), html), SITE).kind == "thread"
+    board = render_board(s, 2, 1, NOW, SITE.base_url, "phpwind9")
+    assert phpwind.parse_page(page(phpwind.board_url(SITE, 2), board), SITE).kind == "thread_list"
