@@ -12,10 +12,9 @@ import re
 from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-from scrapers.engine import fill_login_form, kind_parsers, login_reply
-from scrapers.errors import ParseError
-from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
-from scrapers.records import (ParsedPage, Post, ProfilePage, PromptPage, Site, ThreadListPage,
+from scrapers.engine import fill_login_form, kind_parsers, login_reply, marker_parser
+from scrapers.lxmlutil import base_of, body_text, first_int, page_complete, text_of, xall, xfirst
+from scrapers.records import (Post, ProfilePage, PromptPage, Site, ThreadListPage,
                               ThreadPage, ThreadRow)
 from scrapers.timeparse import parse_forum_time
 
@@ -300,20 +299,5 @@ _KINDS = {"thread": ("id('postlist')", _thread, "no post list (div#postlist)"),
           "thread_list": ("id('threadlist')|id('threadlisttableid')", _thread_list,
                           "no thread list (table#threadlisttableid)")}
 
-
-def _parse(page, site: Site, want: str | None) -> ParsedPage:
-    """Parse the page once: the kind wanted (or whichever it is), else a prompt page."""
-    doc = html_doc(page.text, page.url)
-    for kind in ([want] if want else list(_KINDS)):
-        marker, build, _ = _KINDS[kind]
-        if xfirst(doc, marker) is not None:
-            return build(doc, page, site)
-    prompt = detect_prompt(doc)
-    if prompt:
-        return prompt
-    if want:
-        raise ParseError(page.url, f"{_KINDS[want][2]} on this page; is it a Discuz! X {want.replace('_', ' ')} page?")
-    raise ParseError(page.url, "neither a Discuz! board list, a thread nor a prompt page")
-
-
+_parse = marker_parser(_KINDS, detect_prompt, "Discuz! X")
 parse_thread_list, parse_thread, parse_page = kind_parsers(_parse)

@@ -19,10 +19,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from scrapers import discuz
-from scrapers.engine import fill_login_form, kind_parsers, login_reply
-from scrapers.errors import ParseError
-from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
-from scrapers.records import ParsedPage, Post, PromptPage, Site, ThreadListPage, ThreadPage, ThreadRow
+from scrapers.engine import fill_login_form, kind_parsers, login_reply, marker_parser
+from scrapers.lxmlutil import base_of, body_text, first_int, page_complete, text_of, xall, xfirst
+from scrapers.records import Post, PromptPage, Site, ThreadListPage, ThreadPage, ThreadRow
 from scrapers.timeparse import parse_forum_time
 
 NAME = "discuz7"
@@ -220,20 +219,5 @@ def login_result(page) -> tuple[bool, str]:
 _KINDS = {"thread": ("id('postlist')", _thread, "no post list (div#postlist)"),
           "thread_list": ("id('threadlist')", _thread_list, "no thread list (div#threadlist)")}
 
-
-def _parse(page, site: Site, want: str | None) -> ParsedPage:
-    """Parse the page once: the kind wanted (or whichever it is), else a prompt page."""
-    doc = html_doc(page.text, page.url)
-    for kind in ([want] if want else list(_KINDS)):
-        marker, build, _ = _KINDS[kind]
-        if xfirst(doc, marker) is not None:
-            return build(doc, page, site)
-    prompt = detect_prompt(doc)
-    if prompt:
-        return prompt
-    if want:
-        raise ParseError(page.url, f"{_KINDS[want][2]} on this page; is it a Discuz! 7 {want.replace('_', ' ')} page?")
-    raise ParseError(page.url, "neither a Discuz! 7 board list, a thread nor a message page")
-
-
+_parse = marker_parser(_KINDS, detect_prompt, "Discuz! 7")
 parse_thread_list, parse_thread, parse_page = kind_parsers(_parse)

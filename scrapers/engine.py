@@ -36,6 +36,30 @@ def kind_parsers(parse: KindParse):
     return parse_thread_list, parse_thread, parse_page
 
 
+def marker_parser(kinds: dict[str, tuple[str, Callable, str]], detect_prompt: Callable[[object], PromptPage | None],
+                  engine_name: str) -> KindParse:
+    """A ``parse(page, site, want)`` that picks the page's kind by one marker XPath each.
+
+    ``kinds`` maps a kind to (marker, builder(doc, page, site), what is missing when the marker
+    is absent). A page of none of the kinds is the forum's prompt page, else a ParseError."""
+
+    def parse(page, site: Site, want: str | None) -> ParsedPage:
+        doc = html_doc(page.text, page.url)
+        for kind in ([want] if want else list(kinds)):
+            marker, build, _ = kinds[kind]
+            if xfirst(doc, marker) is not None:
+                return build(doc, page, site)
+        prompt = detect_prompt(doc)
+        if prompt:
+            return prompt
+        if want:
+            raise ParseError(page.url, f"{kinds[want][2]} on this page; is it a {engine_name} "
+                                       f"{want.replace('_', ' ')} page?")
+        raise ParseError(page.url, f"neither a {engine_name} board list, a thread nor a prompt page")
+
+    return parse
+
+
 def fill_login_form(page, values: dict[str, str], defaults: dict[str, str], captcha: str,
                     default_action: str) -> tuple[str, dict[str, str]]:
     """(action URL, fields) of the login form on ``page``, filled in.
