@@ -12,7 +12,7 @@ import re
 from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-from scrapers.engine import fill_login_form, kind_parsers, login_reply, marker_parser
+from scrapers.engine import fill_login_form, kind_parsers, login_reply, marker_parser, paged_url
 from scrapers.lxmlutil import base_of, body_text, first_int, page_complete, text_of, xall, xfirst
 from scrapers.records import (Post, ProfilePage, PromptPage, Site, ThreadListPage,
                               ThreadPage, ThreadRow)
@@ -32,14 +32,12 @@ _LOGIN = ("登录", "没有权限", "无权")
 
 def board_url(site: Site, fid: int, page: int = 1) -> str:
     """URL of page ``page`` of board ``fid`` (newest last post first)."""
-    url = urljoin(site.base_url, f"forum.php?mod=forumdisplay&fid={fid}&orderby=lastpost")
-    return url if page == 1 else f"{url}&page={page}"
+    return paged_url(site, f"forum.php?mod=forumdisplay&fid={fid}&orderby=lastpost", page)
 
 
 def thread_url(site: Site, tid: int, page: int = 1) -> str:
     """URL of page ``page`` of thread ``tid``."""
-    url = urljoin(site.base_url, f"forum.php?mod=viewthread&tid={tid}")
-    return url if page == 1 else f"{url}&page={page}"
+    return paged_url(site, f"forum.php?mod=viewthread&tid={tid}", page)
 
 
 def tid_from_url(url: str, site: Site | None = None) -> int | None:

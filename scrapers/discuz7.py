@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from scrapers import discuz
-from scrapers.engine import fill_login_form, kind_parsers, login_reply, marker_parser
+from scrapers.engine import fill_login_form, kind_parsers, login_reply, marker_parser, paged_url
 from scrapers.lxmlutil import base_of, body_text, first_int, page_complete, text_of, xall, xfirst
 from scrapers.records import Post, PromptPage, Site, ThreadListPage, ThreadPage, ThreadRow
 from scrapers.timeparse import parse_forum_time
@@ -39,14 +39,12 @@ _LOGIN = ("登录", "无权", "没有权限", "未登录")
 
 def board_url(site: Site, fid: int, page: int = 1) -> str:
     """URL of page ``page`` of board ``fid`` (newest last post first, the default order)."""
-    url = urljoin(site.base_url, f"forumdisplay.php?fid={fid}&orderby=lastpost")
-    return url if page == 1 else f"{url}&page={page}"
+    return paged_url(site, f"forumdisplay.php?fid={fid}&orderby=lastpost", page)
 
 
 def thread_url(site: Site, tid: int, page: int = 1) -> str:
     """URL of page ``page`` of thread ``tid``."""
-    url = urljoin(site.base_url, f"viewthread.php?tid={tid}")
-    return url if page == 1 else f"{url}&page={page}"
+    return paged_url(site, f"viewthread.php?tid={tid}", page)
 
 
 def feed_url(site: Site, fid: int) -> str:

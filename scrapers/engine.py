@@ -36,6 +36,12 @@ def kind_parsers(parse: KindParse):
     return parse_thread_list, parse_thread, parse_page
 
 
+def paged_url(site: Site, path: str, page: int = 1) -> str:
+    """``path`` on the forum, with ``&page=N`` from page 2 on (how these engines number pages)."""
+    url = urljoin(site.base_url, path)
+    return url if page == 1 else f"{url}&page={page}"
+
+
 def marker_parser(kinds: dict[str, tuple[str, Callable, str]], detect_prompt: Callable[[object], PromptPage | None],
                   engine_name: str) -> KindParse:
     """A ``parse(page, site, want)`` that picks the page's kind by one marker XPath each.

@@ -42,7 +42,7 @@ import re
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
-from scrapers.engine import fill_login_form, kind_parsers, login_reply
+from scrapers.engine import fill_login_form, kind_parsers, login_reply, paged_url
 from scrapers.errors import ParseError
 from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
 from scrapers.records import ParsedPage, Post, PromptPage, Site, ThreadListPage, ThreadPage, ThreadRow
@@ -63,14 +63,12 @@ _LOGIN = ("没有登录", "未登录", "没有权限", "请先登录")
 
 def board_url(site: Site, fid: int, page: int = 1) -> str:
     """URL of page ``page`` of board ``fid`` (newest last post first, the default order)."""
-    url = urljoin(site.base_url, f"thread.php?fid={fid}")
-    return url if page == 1 else f"{url}&page={page}"
+    return paged_url(site, f"thread.php?fid={fid}", page)
 
 
 def thread_url(site: Site, tid: int, page: int = 1) -> str:
     """URL of page ``page`` of thread ``tid``."""
-    url = urljoin(site.base_url, f"read.php?tid={tid}")
-    return url if page == 1 else f"{url}&page={page}"
+    return paged_url(site, f"read.php?tid={tid}", page)
 
 
 def tid_from_url(url: str, site: Site | None = None) -> int | None:
