@@ -5,6 +5,8 @@
     │   └── OffHostError    a URL leaves the forum's own host; never fetched
     ├── ParseError          a page was fetched but is not what the engine expects
     └── LoginError          the forum refused our login (carries its message, never the password)
+
+    StopRequested           the process is stopping; deliberately *not* a ScraperError
 """
 from __future__ import annotations
 
@@ -42,3 +44,16 @@ class LoginError(ScraperError):
     def __init__(self, forum_id: str, username: str, message: str):
         super().__init__(f"login to {forum_id} as {username!r} refused: {message}")
         self.forum_id, self.username, self.message = forum_id, username, message
+
+
+class StopRequested(Exception):
+    """The stop event was set (SIGTERM, Ctrl-C): the fetcher gave up before a request or during a wait.
+
+    Not a :class:`ScraperError` on purpose: it is no failure of the forum or of
+    one page, so code that records a failed poll (``except ScraperError``) or
+    skips one thread (``except FetchError``) lets it pass to whoever stops.
+    """
+
+    def __init__(self, url: str | None = None):
+        super().__init__(f"stop requested; {url} not fetched" if url else "stop requested")
+        self.url = url

@@ -4,6 +4,11 @@ Politeness (a per-host minimum interval), retries with exponential backoff on
 timeouts, connection errors, 5xx and 429 (honouring Retry-After), the
 server's clock from the Date header, and a hard rule: no request ever leaves
 the forum's own host, redirects included. Tests pass an ``httpx.MockTransport``.
+
+Given a stop event, every wait here (the politeness interval, a backoff, a
+``Retry-After``) ends as soon as it is set, and the fetcher raises
+:class:`~scrapers.errors.StopRequested` instead of making another request. A
+request already on the wire still runs to its own timeout.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from loguru import logger
 
-from scrapers.errors import FetchError, OffHostError
+from scrapers.errors import FetchError, OffHostError, StopRequested
 from scrapers.records import Page
 
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -32,15 +37,34 @@ class HostRateLimiter:
     _next_slot: dict[str, float] = {}
 
     @classmethod
-    def wait(cls, host: str, rate: float, sleep: Callable[[float], None] = time.sleep) -> None:
+    def reserve(cls, host: str, rate: float) -> float:
+        """Take this host's next slot; return how many seconds to wait for it."""
         if rate <= 0:
-            return
+            return 0.0
         with cls._lock:
             now = time.monotonic()
             slot = max(now, cls._next_slot.get(host, 0.0))
             cls._next_slot[host] = slot + 1.0 / rate
-        if slot > now:
-            sleep(slot - now)
+        return slot - now
+
+    @classmethod
+    def wait(cls, host: str, rate: float, sleep: Callable[[float], None] = time.sleep,
+             stop: threading.Event | None = None) -> None:
+        """Wait for this host's next slot; with ``stop``, raise StopRequested as soon as it is set."""
+        _pause(cls.reserve(host, rate), sleep, stop)
+
+
+def _pause(delay: float, sleep: Callable[[float], None], stop: threading.Event | None,
+           url: str | None = None) -> None:
+    """Wait ``delay`` seconds: with ``sleep`` when there is no stop event, else on the event,
+    raising StopRequested when it is (or gets) set."""
+    if stop is None:
+        if delay > 0:
+            sleep(delay)
+        return
+    stopped = stop.wait(delay) if delay > 0 else stop.is_set()
+    if stopped:
+        raise StopRequested(url)
 
 
 @dataclass
@@ -64,13 +88,17 @@ class Fetcher:
                  rate_limit: float = 1.0, timeout: float = 20.0, retries: int = 3,
                  backoff: float = 1.0, cookies: dict[str, str] | None = None,
                  transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 stop: threading.Event | None = None):
+        """``stop``: when set, waits end at once and StopRequested is raised (before any further
+        request too). Without it, waits go through ``sleep`` (tests inject one that records)."""
         self.base_url = base_url
         self.host = _host(base_url)
         self.rate_limit = rate_limit
         self.retries = retries
         self.backoff = backoff
         self.sleep = sleep
+        self.stop = stop
         self.stats = FetchStats()
         self._client = httpx.Client(headers={"User-Agent": user_agent}, timeout=timeout,
                                     cookies=cookies, transport=transport,
@@ -129,7 +157,8 @@ class Fetcher:
     def _send_with_retries(self, method: str, url: str, form: dict[str, str] | None) -> httpx.Response:
         attempt = 0
         while True:
-            HostRateLimiter.wait(self.host, self.rate_limit, self.sleep)
+            # also checks the stop event when there is nothing to wait for
+            _pause(HostRateLimiter.reserve(self.host, self.rate_limit), self.sleep, self.stop, url)
             self.stats.requests += 1
             try:
                 response = self._client.request(method, url, data=form)
@@ -148,7 +177,7 @@ class Fetcher:
             logger.warning("fetch {} failed ({}); retry {} in {:.1f}s", url, reason, attempt + 1, delay)
             self.stats.retries += 1
             attempt += 1
-            self.sleep(delay)
+            _pause(delay, self.sleep, self.stop, url)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

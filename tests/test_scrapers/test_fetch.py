@@ -1,12 +1,14 @@
 """The fetch layer: retries with backoff, the server's clock, and never leaving the forum's host."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timezone
 
 import httpx
 import pytest
 
-from scrapers.errors import FetchError, OffHostError
+from scrapers.errors import FetchError, OffHostError, ScraperError, StopRequested
 from scrapers.fetch import Fetcher, HostRateLimiter
 
 BASE = "http://bbs.example.cn/"
@@ -74,3 +76,103 @@ def test_rate_limiter_spaces_requests_per_host():
     for _ in range(3):
         HostRateLimiter.wait(host, 2.0, sleeps.append)
     assert len(sleeps) == 2 and all(0.3 < s <= 1.0 for s in sleeps)
+
+
+# ---- the stop event (SIGTERM): no wait outlives it ----------------------------------------------
+
+def _set_later(stop: threading.Event, seconds: float = 0.2) -> threading.Timer:
+    timer = threading.Timer(seconds, stop.set)
+    timer.start()
+    return timer
+
+
+def test_stop_requested_is_not_a_scraper_error():
+    """The poller records ScraperError as a failed poll and skips a thread on FetchError; a stop is neither."""
+    assert not issubclass(StopRequested, ScraperError) and not issubclass(StopRequested, FetchError)
+    assert "not fetched" in str(StopRequested("http://bbs.example.cn/x"))
+
+
+def test_stop_ends_a_retry_after_wait():
+    seen = []
+    def handler(request):
+        seen.append(str(request.url))
+        return httpx.Response(429, headers={"Retry-After": "60"})
+    stop = threading.Event()
+    f = Fetcher(BASE, transport=httpx.MockTransport(handler), rate_limit=0, stop=stop)
+    timer = _set_later(stop)
+    started = time.monotonic()
+    try:
+        with pytest.raises(StopRequested) as caught:
+            f.get("forum.php?mod=forumdisplay&fid=2")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 10  # not the 60 s the server asked for
+    assert caught.value.url == BASE + "forum.php?mod=forumdisplay&fid=2"
+    assert len(seen) == 1 and f.stats.requests == 1 and f.stats.retries == 1
+
+
+def test_stop_ends_a_backoff_wait():
+    def handler(request):
+        raise httpx.ConnectError("refused", request=request)
+    stop = threading.Event()
+    f = Fetcher(BASE, transport=httpx.MockTransport(handler), rate_limit=0, backoff=60, stop=stop)
+    timer = _set_later(stop)
+    started = time.monotonic()
+    try:
+        with pytest.raises(StopRequested):
+            f.get(BASE)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 10 and f.stats.requests == 1
+
+
+def test_stop_ends_a_rate_limit_wait():
+    stop = threading.Event()
+    host = "http://rate-stop.example"
+    HostRateLimiter.wait(host, 0.01, stop=stop)  # the first slot is now; the next one 100 s later
+    timer = _set_later(stop)
+    started = time.monotonic()
+    try:
+        with pytest.raises(StopRequested):
+            HostRateLimiter.wait(host, 0.01, stop=stop)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 10
+
+
+def test_stop_ends_the_fetchers_politeness_wait_before_its_next_request():
+    seen = []
+    base = "http://polite-stop.example/"
+    stop = threading.Event()
+    f = Fetcher(base, transport=httpx.MockTransport(lambda req: seen.append(req.url) or httpx.Response(200)),
+                rate_limit=0.01, stop=stop)
+    assert f.get("a").status == 200  # the host's first slot is free
+    timer = _set_later(stop)
+    started = time.monotonic()
+    try:
+        with pytest.raises(StopRequested):
+            f.get("b")  # its slot is 100 s away
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 10 and len(seen) == 1 and f.stats.requests == 1
+
+
+def test_stop_set_before_a_request_makes_no_request():
+    seen = []
+    stop = threading.Event()
+    stop.set()
+    f = Fetcher(BASE, transport=httpx.MockTransport(lambda req: seen.append(req.url) or httpx.Response(200)),
+                rate_limit=0, stop=stop)
+    with pytest.raises(StopRequested):
+        f.get(BASE)
+    with pytest.raises(StopRequested):
+        f.post(BASE + "member.php?mod=logging&action=login", {"username": "u", "password": "secret"})
+    assert seen == [] and f.stats.requests == 0
+
+
+def test_an_unset_stop_event_lets_retries_run():
+    answers = iter([httpx.Response(503), httpx.Response(429, headers={"Retry-After": "0"}),
+                    httpx.Response(200, content=b"ok")])
+    f = Fetcher(BASE, transport=httpx.MockTransport(lambda req: next(answers)), rate_limit=0, backoff=0.01,
+                stop=threading.Event())
+    assert f.get(BASE).body == b"ok" and f.stats.requests == 3 and f.stats.retries == 2
