@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from monitor.errors import ConfigError
 from scrapers.generic import check_selectors
 
+DEFAULT_PARALLEL_POLLS_CAP = 8  # the default poll pool: one thread per forum, at most this many
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -262,6 +264,9 @@ class Config(_Model):
     database: str = Field("sqlite:///spokeswatch.sqlite3", description="SQLAlchemy URL; use ${ENV_VAR} for passwords")
     timezone: str = Field("Asia/Shanghai", description="zone of the office: days, periods and digest time")
     check_interval_minutes: float = Field(5, gt=0, description="how often response cases are re-evaluated")
+    max_parallel_polls: int | None = Field(None, description=(
+        "forums the daemon polls at once (its poll pool); default: the number of forums, at most "
+        f"{DEFAULT_PARALLEL_POLLS_CAP}"))
     state_dir: str = Field(".spokeswatch", description="folder for login sessions (created owner-only)")
     inactive_after_days: int = Field(7, ge=1, description=(
         "a spokesperson with no post in the period and no visit for this many days is listed as rarely online"))
@@ -270,6 +275,24 @@ class Config(_Model):
     rules: Rules = Field(Rules(), description="response-time rules")
     calendar: CalendarOverrides = Field(CalendarOverrides(), description="working-day overrides")
     digest: Digest = Field(Digest(), description="nightly digest")
+
+    @field_validator("max_parallel_polls", mode="before")
+    @classmethod
+    def _pool_size(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        number = v
+        if isinstance(v, str) and v.strip().lstrip("+").isdigit():  # e.g. from ${POLLS:-4}
+            number = int(v)
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ValueError(f"must be a whole number of at least 1 (how many forums are polled at once), "
+                             f"not {v!r}")
+        return number
+
+    @property
+    def poll_pool_size(self) -> int:
+        """How many polls the daemon runs at once: ``max_parallel_polls`` or its default."""
+        return self.max_parallel_polls or min(len(self.forums), DEFAULT_PARALLEL_POLLS_CAP)
 
     @model_validator(mode="after")
     def _references(self) -> Config:

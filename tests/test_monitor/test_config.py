@@ -120,3 +120,25 @@ def test_generic_selectors_are_checked_when_the_config_is_read(change, words):
     with pytest.raises(ConfigError) as err:
         parse_config(GENERIC.replace(*change), "config.yaml")
     assert words in str(err.value) and "forums[0].generic" in str(err.value)
+
+
+def test_max_parallel_polls_defaults_to_the_forums_capped_and_takes_a_whole_number(monkeypatch):
+    one = parse_config(MINIMAL)
+    assert one.max_parallel_polls is None and one.poll_pool_size == 1
+    many = MINIMAL.replace("forums:\n", "forums:\n" + "".join(
+        f"  - {{id: f{i}, name: F{i}, base_url: 'http://f{i}.example.cn/', boards: [{{fid: 2}}]}}\n"
+        for i in range(11)))
+    assert parse_config(many).poll_pool_size == 8  # 12 forums: the default pool is capped
+    assert parse_config(many + "max_parallel_polls: 12\n").poll_pool_size == 12
+    assert parse_config(MINIMAL + "max_parallel_polls: 4\n").poll_pool_size == 4
+    monkeypatch.setenv("POLLS", "3")
+    assert parse_config(MINIMAL + "max_parallel_polls: ${POLLS:-4}\n").poll_pool_size == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "2.5", "true", "many", "[4]"])
+def test_a_bad_max_parallel_polls_is_named_with_its_line(value):
+    with pytest.raises(ConfigError) as err:
+        parse_config(MINIMAL + f"max_parallel_polls: {value}\n", "config.yaml")
+    e = err.value
+    assert e.key_path == "max_parallel_polls" and e.line == 12
+    assert "must be a whole number of at least 1" in str(e)
