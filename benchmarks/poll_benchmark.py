@@ -202,7 +202,7 @@ def bench_store(tmp: Path, threads: int = 400, per_thread: int = 25) -> tuple[fl
         ids = repo.upsert_thread_rows("b", 1, rows, at)
         t0 = time.perf_counter()
         for t, ps in posts.items():
-            repo.store_posts_idempotent("b", ids[t], ps, [None] * len(ps), at, assume_new=True)
+            repo.store_posts("b", ids[t], ps, [None] * len(ps), at, assume_new=True)
         elapsed = time.perf_counter() - t0
         engine.dispose()
         return elapsed

@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import (Connection, Row, Table, and_, bindparam, case, func, insert, or_, select, union,
+                        update)
 
 from models.repo_base import RepositoryBase
-from models.tables import AccountPresence, CaseEvent, PollRun, PostRecord, ResponseCase, ThreadRecord
+from models.tables import (AccountPresence, CaseEvent, CheckState, PollRun, PostRecord, ResponseCase,
+                           ThreadRecord)
 
 if TYPE_CHECKING:
     from models.repository import StoreResult
@@ -58,88 +64,123 @@ class CaseStore(RepositoryBase):
 
     # ---- poll runs --------------------------------------------------------
 
-    def record_poll_run(self, forum_id: str, started_at: datetime, finished_at: datetime, status: str,
-                        error: str | None, requests: int, threads_fetched: int, store: StoreResult,
-                        warnings: list[str]) -> int:
-        with self.session("recording poll run") as s:
-            run = PollRun(forum_id=forum_id, started_at=started_at, finished_at=finished_at, status=status,
-                          error=error, requests=requests, threads_fetched=threads_fetched,
-                          posts_new=store.new, posts_changed=store.changed, posts_deleted=store.deleted,
-                          warnings=json.dumps(warnings[:200], ensure_ascii=False) if warnings else None,
-                          duration_s=(finished_at - started_at).total_seconds())
+    def start_poll_run(self, forum_id: str, started_at: datetime) -> int:
+        """Record a poll as ``running`` before it fetches anything; :meth:`finish_poll_run` closes it.
+        A run left ``running`` by a process that died shows as ``abandoned``."""
+        with self.session("recording poll start") as s:
+            run = PollRun(forum_id=forum_id, started_at=started_at, status="running", owner=process_owner(),
+                          requests=0, threads_fetched=0, posts_new=0, posts_changed=0, posts_deleted=0)
             s.add(run)
             s.flush()
             return run.id
 
+    def finish_poll_run(self, run_id: int, finished_at: datetime, status: str, error: str | None, requests: int,
+                        threads_fetched: int, store: StoreResult, warnings: list[str]) -> None:
+        with self.session("recording poll run") as s:
+            run = s.get(PollRun, run_id)
+            run.finished_at, run.status, run.error, run.requests = finished_at, status, error, requests
+            run.threads_fetched, run.posts_new = threads_fetched, store.new
+            run.posts_changed, run.posts_deleted = store.changed, store.deleted
+            run.warnings = json.dumps(warnings[:200], ensure_ascii=False) if warnings else None
+            run.duration_s = (finished_at - run.started_at).total_seconds()
+
     def last_poll_runs(self) -> list[PollRun]:
-        """The newest poll run of each forum."""
+        """The newest poll run of each forum; a ``running`` one whose process is gone reads ``abandoned``."""
         with self.session("reading poll runs") as s:
             newest = select(PollRun.forum_id, func.max(PollRun.id).label("id")).group_by(PollRun.forum_id).subquery()
-            return list(s.scalars(select(PollRun).join(newest, newest.c.id == PollRun.id).order_by(PollRun.forum_id)))
+            runs = list(s.scalars(select(PollRun).join(newest, newest.c.id == PollRun.id).order_by(PollRun.forum_id)))
+            s.expunge_all()
+        for run in runs:
+            if run.status == "running" and not owner_alive(run.owner):
+                run.status = "abandoned"
+                run.error = run.error or f"the polling process ({run.owner}) ended without finishing the poll"
+        return runs
 
     # ---- cases ------------------------------------------------------------
 
-    def threads_for_check(self) -> list[ThreadRecord]:
-        """Threads whose assignment or case may have changed since the last check."""
-        with self.session("reading threads for check") as s:
-            return list(s.scalars(
-                select(ThreadRecord).outerjoin(ResponseCase, ResponseCase.thread_id == ThreadRecord.id)
-                .where(or_(ResponseCase.id.is_(None), ResponseCase.state.in_(("pending", "overdue")),
-                           ThreadRecord.changed_at > ResponseCase.checked_at))))
+    @contextmanager
+    def check_transaction(self, now: datetime) -> Iterator[tuple[Connection, CheckStateRow]]:
+        """The rules check's one transaction, holding the check lock: the ``check_state`` row is
+        written first, so a second check (another thread, the CLI, another daemon on the same
+        PostgreSQL database) waits for this one to commit and then sees what it wrote. On
+        SQLite that first write takes the database's write lock."""
+        with self.transaction("rules check") as c:
+            c.execute(update(CheckState.__table__).where(CheckState.id == 1).values(started_at=now))
+            state = c.execute(select(CheckState.config_fingerprint, CheckState.checked_now)
+                              .where(CheckState.id == 1)).one()
+            yield c, state
+
+    @staticmethod
+    def threads_to_evaluate(c: Connection, now: datetime, previous_now: datetime | None,
+                            full: bool, batch: int = 2000) -> Iterator[list]:
+        """Threads the check must look at, with their case, in batches by id.
+
+        Incremental: threads written since they were last evaluated (version ahead of
+        checked_version, a partial index), pending cases whose deadline has passed
+        (index on state, due_at), and open cases with a spokesperson post that ``now`` has
+        reached since the last check. Full: every thread. Threads whose reading a poll has
+        not finished are left for a later check."""
+        columns = (*_THREAD_COLUMNS, *_CASE_COLUMNS)
+        query = (select(*columns).outerjoin(ResponseCase, ResponseCase.thread_id == ThreadRecord.id)
+                 .where(ThreadRecord.read_pending.is_(False)))
+        if not full:
+            sources = [select(ThreadRecord.id).where(ThreadRecord.version != ThreadRecord.checked_version),
+                       select(ResponseCase.thread_id).where(ResponseCase.state == "pending",
+                                                            ResponseCase.due_at <= now)]
+            if previous_now is not None:
+                sources.append(select(PostRecord.thread_id).where(
+                    PostRecord.unit_id.is_not(None), PostRecord.posted_at > previous_now,
+                    PostRecord.posted_at <= now))
+            query = query.where(ThreadRecord.id.in_(union(*sources)))
+        last = 0
+        while True:
+            rows = c.execute(query.where(ThreadRecord.id > last).order_by(ThreadRecord.id).limit(batch)).all()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1].id
 
     def thread_posts(self, thread_ids: Sequence[int]) -> dict[int, list]:
+        """Live posts of the given threads in floor order (the reports' read)."""
+        with self.transaction("reading posts") as c:
+            return self.thread_posts_in(c, thread_ids)
+
+    @staticmethod
+    def thread_posts_in(c: Connection, thread_ids: Sequence[int]) -> dict[int, list]:
         """Live posts of the given threads in floor order: who, when, for which unit (no bodies)."""
         out: dict[int, list] = {i: [] for i in thread_ids}
         columns = (PostRecord.id, PostRecord.thread_id, PostRecord.pid, PostRecord.floor, PostRecord.author,
                    PostRecord.author_uid, PostRecord.unit_id, PostRecord.posted_at)
-        with self.session("reading posts") as s:
-            for chunk in _chunks(list(thread_ids), 500):
-                for p in s.execute(select(*columns).where(PostRecord.thread_id.in_(chunk),
-                                                          PostRecord.deleted_at.is_(None))
-                                   .order_by(PostRecord.thread_id, PostRecord.floor, PostRecord.pid)):
-                    out[p.thread_id].append(p)
+        for chunk in _chunks(list(thread_ids), 500):
+            for p in c.execute(select(*columns).where(PostRecord.thread_id.in_(chunk), PostRecord.deleted_at.is_(None))
+                               .order_by(PostRecord.thread_id, PostRecord.floor, PostRecord.pid)):
+                out[p.thread_id].append(p)
         return out
 
-    def save_assignment(self, thread_id: int, unit_id: str | None, assigned_by: str | None, counted: bool,
-                        proactive_unit_id: str | None) -> None:
-        with self.session("saving assignment") as s:
-            s.execute(update(ThreadRecord).where(ThreadRecord.id == thread_id).values(
-                unit_id=unit_id, assigned_by=assigned_by, counted=counted, proactive_unit_id=proactive_unit_id))
+    @staticmethod
+    def apply_check(c: Connection, plan: CheckPlan, now: datetime) -> None:
+        """Write one batch of the check's decisions with a few executemany statements."""
+        if plan.assignments:
+            c.execute(_SAVE_ASSIGNMENT, plan.assignments)
+        if plan.new_cases:
+            rows = c.execute(insert_ignoring_duplicates(c, ResponseCase.__table__, ["thread_id"])
+                             .returning(ResponseCase.id, ResponseCase.thread_id), plan.new_cases).all()
+            by_thread = {t: i for i, t in rows}
+            plan.events += [dict(case_id=by_thread[v["thread_id"]], state=v["state"], at=v["state_changed_at"],
+                                 recorded_at=now) for v in plan.new_cases if v["thread_id"] in by_thread]
+        if plan.case_updates:
+            c.execute(_UPDATE_CASE, plan.case_updates)
+        if plan.events:
+            c.execute(insert(CaseEvent.__table__), plan.events)
+        if plan.checked:
+            c.execute(_MARK_CHECKED, plan.checked)
 
-    def save_case(self, thread_id: int, unit_id: str | None, state: str, hot: bool, due_at: datetime,
-                  due_estimated: bool, answered_at: datetime | None, answer_post_id: int | None,
-                  state_at: datetime, now: datetime) -> str | None:
-        """Create or update a thread's case; record an event when its state changes.
-
-        Returns the previous state when it changed (None for a new case or no change)."""
-        with self.session("saving response case") as s:
-            case = s.scalars(select(ResponseCase).where(ResponseCase.thread_id == thread_id)).first()
-            previous = None
-            if case is None:
-                case = ResponseCase(thread_id=thread_id, opened_at=now, state=state, state_changed_at=state_at)
-                s.add(case)
-                changed = True
-            else:
-                changed = case.state != state
-                previous = case.state if changed else None
-                if changed:
-                    case.state, case.state_changed_at = state, state_at
-            case.unit_id, case.hot, case.due_at, case.due_estimated = unit_id, hot, due_at, due_estimated
-            case.answered_at, case.answer_post_id, case.checked_at = answered_at, answer_post_id, now
-            s.flush()
-            if changed:
-                s.add(CaseEvent(case_id=case.id, state=state, at=state_at, recorded_at=now))
-            return previous
-
-    def drop_case(self, thread_id: int, now: datetime) -> None:
-        """A thread that no longer counts (deleted, unassigned) closes its case as 'void'."""
-        with self.session("voiding response case") as s:
-            case = s.scalars(select(ResponseCase).where(ResponseCase.thread_id == thread_id)).first()
-            if case is not None and case.state != "void":
-                case.state, case.state_changed_at, case.checked_at = "void", now, now
-                s.add(CaseEvent(case_id=case.id, state="void", at=now, recorded_at=now))
-            elif case is not None:
-                case.checked_at = now
+    @staticmethod
+    def finish_check(c: Connection, fingerprint: str, now: datetime, full: bool) -> None:
+        values = dict(config_fingerprint=fingerprint, checked_now=now)
+        if full:
+            values["full_at"] = now
+        c.execute(update(CheckState.__table__).where(CheckState.id == 1).values(**values))
 
     # ---- reports ----------------------------------------------------------
 
@@ -187,6 +228,73 @@ class CaseStore(RepositoryBase):
             return {"threads": s.scalar(select(func.count()).select_from(ThreadRecord)),
                     "posts": s.scalar(select(func.count()).select_from(PostRecord)),
                     "cases": s.scalar(select(func.count()).select_from(ResponseCase))}
+
+
+@dataclass
+class CheckPlan:
+    """One batch of the rules check's writes (executemany parameter lists)."""
+
+    assignments: list[dict] = field(default_factory=list)
+    new_cases: list[dict] = field(default_factory=list)
+    case_updates: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    checked: list[dict] = field(default_factory=list)
+
+
+CheckStateRow = Row
+_THREAD_COLUMNS = (ThreadRecord.id, ThreadRecord.forum_id, ThreadRecord.fid, ThreadRecord.title,
+                   ThreadRecord.category, ThreadRecord.author, ThreadRecord.author_uid, ThreadRecord.posted_at,
+                   ThreadRecord.deleted_at, ThreadRecord.unit_id, ThreadRecord.assigned_by, ThreadRecord.counted,
+                   ThreadRecord.proactive_unit_id, ThreadRecord.max_views, ThreadRecord.max_replies,
+                   ThreadRecord.version)
+_CASE_COLUMNS = (ResponseCase.id.label("case_id"), ResponseCase.state.label("case_state"),
+                 ResponseCase.unit_id.label("case_unit_id"), ResponseCase.hot.label("case_hot"),
+                 ResponseCase.due_at.label("case_due_at"), ResponseCase.due_estimated.label("case_due_estimated"),
+                 ResponseCase.answered_at.label("case_answered_at"),
+                 ResponseCase.answer_post_id.label("case_answer_post_id"),
+                 ResponseCase.state_changed_at.label("case_state_changed_at"))
+_THREADS = ThreadRecord.__table__
+_SAVE_ASSIGNMENT = (update(_THREADS).where(ThreadRecord.id == bindparam("_id"))
+                    .values(unit_id=bindparam("unit_id"), assigned_by=bindparam("assigned_by"),
+                            counted=bindparam("counted"), proactive_unit_id=bindparam("proactive_unit_id")))
+_MARK_CHECKED = (update(_THREADS).where(ThreadRecord.id == bindparam("_id"))
+                 .values(checked_version=bindparam("_version")))
+_UPDATE_CASE = (
+    update(ResponseCase.__table__).where(ResponseCase.id == bindparam("_id"))
+    .values(state=bindparam("state"), state_changed_at=bindparam("state_changed_at", type_=ResponseCase.due_at.type),
+            unit_id=bindparam("unit_id"), hot=bindparam("hot"),
+            due_at=bindparam("due_at", type_=ResponseCase.due_at.type), due_estimated=bindparam("due_estimated"),
+            answered_at=bindparam("answered_at", type_=ResponseCase.due_at.type),
+            answer_post_id=bindparam("answer_post_id"),
+            checked_at=bindparam("checked_at", type_=ResponseCase.due_at.type)))
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table, index_elements: list[str]):
+    """``INSERT … ON CONFLICT (key) DO NOTHING`` on SQLite and PostgreSQL alike."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def process_owner() -> str:
+    """host:pid of this process, recorded on the poll runs it starts."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Whether the process that recorded a run still runs (only knowable on this host: others count as alive)."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

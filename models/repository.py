@@ -11,10 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
 
-from models.case_store import CaseStore
+from models.case_store import CaseStore, insert_ignoring_duplicates
 from models.tables import (BoardState, ForumRow, PostRecord, PostRevision, ResponseCase,
                            ThreadCount, ThreadRecord)
 from monitor.errors import StorageError
@@ -22,12 +21,14 @@ from scrapers.records import Post, ThreadRow
 
 
 # statements of the post-storing hot path, built once (their cache keys are computed once too)
-_INSERT_POSTS = insert(PostRecord.__table__)
+_THREADS = ThreadRecord.__table__
+_POSTS = PostRecord.__table__
 _DATE_THREAD_BY_OPENER = (
-    update(ThreadRecord.__table__)
+    update(_THREADS)
     .where(ThreadRecord.id == bindparam("thread_id"),
            or_(ThreadRecord.posted_at.is_(None), ThreadRecord.posted_precision > bindparam("precision")))
     .values(posted_at=bindparam("at", type_=ThreadRecord.posted_at.type), posted_precision=bindparam("precision")))
+_BUMP = {"version": ThreadRecord.version + 1}
 
 
 def body_hash(body: str, edit_note: str | None) -> str:
@@ -46,6 +47,7 @@ class KnownThread:
     read_pages: int
     max_floor: int
     needs_read: bool
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,16 @@ class StoreResult:
     new: int = 0
     changed: int = 0
     deleted: int = 0
+
+
+@dataclass(frozen=True)
+class ReadDone:
+    """A thread read to its last page: pages read, when (our clock), and for a full re-read
+    the pids seen on every page (the others are marked deleted)."""
+
+    pages: int
+    at: datetime
+    seen_pids: frozenset[int] | None = None
 
 
 class Repository(CaseStore):
@@ -97,82 +109,83 @@ class Repository(CaseStore):
     # ---- threads ----------------------------------------------------------
 
     def known_threads(self, forum_id: str, tids: Iterable[int]) -> dict[int, KnownThread]:
+        """The stored state of the given threads: one indexed read of their rows."""
         tids = list(tids)
         if not tids:
             return {}
-        with self.session("reading threads") as s:
-            floors = (select(PostRecord.thread_id, func.max(PostRecord.floor).label("mf"))
-                      .where(PostRecord.deleted_at.is_(None)).group_by(PostRecord.thread_id).subquery())
-            rows = s.execute(
+        with self.transaction("reading threads") as c:
+            rows = c.execute(
                 select(ThreadRecord.tid, ThreadRecord.id, ThreadRecord.replies, ThreadRecord.last_post_at,
                        ThreadRecord.last_post_precision, ThreadRecord.last_poster, ThreadRecord.read_pages,
-                       floors.c.mf, ThreadRecord.read_at, ThreadRecord.changed_at)
-                .outerjoin(floors, floors.c.thread_id == ThreadRecord.id)
+                       ThreadRecord.max_floor, ThreadRecord.read_pending, ThreadRecord.author)
                 .where(ThreadRecord.forum_id == forum_id, ThreadRecord.tid.in_(tids))).all()
-        return {r[0]: KnownThread(r[1], r[2], r[3], r[4], r[5], r[6], r[7] or 0,
-                                  needs_read=r[8] is None or r[8] < r[9]) for r in rows}
+        return {r.tid: KnownThread(r.id, r.replies, r.last_post_at, r.last_post_precision, r.last_poster,
+                                   r.read_pages, r.max_floor or 0, needs_read=bool(r.read_pending),
+                                   author=r.author) for r in rows}
 
     def upsert_thread_rows(self, forum_id: str, fid: int, rows: Sequence[ThreadRow],
                            seen_at: datetime) -> dict[int, int]:
-        """Insert or refresh list rows; return tid → thread id. Counts history kept."""
-        out: dict[int, int] = {}
-        with self.session("saving thread rows") as s:
-            existing = {t.tid: t for t in s.scalars(select(ThreadRecord).where(
-                ThreadRecord.forum_id == forum_id, ThreadRecord.tid.in_([r.tid for r in rows])))}
+        """Insert or refresh list rows in one transaction; return tid → thread id.
+
+        Every row given is marked for reading (``read_pending``) and for the check (its
+        version bumped). New rows go in with ``ON CONFLICT DO NOTHING`` and stored ones are
+        locked before they are updated, so two pollers of one forum never collide.
+        Counts history is kept (a ``thread_counts`` row when replies or views change)."""
+        if not rows:
+            return {}
+        rows = list({r.tid: r for r in rows}.values())
+        with self.transaction("saving thread rows") as c:
+            existing = self._lock_threads(c, forum_id, [r.tid for r in rows])
+            fresh = [r for r in rows if r.tid not in existing]
+            out: dict[int, int] = {}
+            counts = []
+            if fresh:
+                inserted = c.execute(
+                    insert_ignoring_duplicates(c, _THREADS, ["forum_id", "tid"])
+                    .returning(ThreadRecord.tid, ThreadRecord.id),
+                    [_new_thread_values(forum_id, fid, r, seen_at) for r in fresh]).all()
+                out.update({tid: id_ for tid, id_ in inserted})
+                counts += [dict(thread_id=out[r.tid], seen_at=seen_at, replies=r.replies, views=r.views)
+                           for r in fresh if r.tid in out]
+                raced = [r.tid for r in fresh if r.tid not in out]  # another poller inserted them first
+                if raced:
+                    existing.update(self._lock_threads(c, forum_id, raced))
+            updates = []
             for row in rows:
-                t = existing.get(row.tid)
-                if t is None:
-                    t = ThreadRecord(forum_id=forum_id, tid=row.tid, first_seen_at=seen_at, read_pages=0,
-                                     max_views=0, max_replies=0, counted=False, posted_precision=0,
-                                     last_post_precision=0)
-                    s.add(t)
-                    changed = True
-                else:
-                    changed = (t.replies, t.views) != (row.replies, row.views) or t.last_poster != row.last_poster
-                if changed:
-                    t.changed_at = seen_at
-                t.fid, t.title, t.url, t.sticky = fid, row.title, row.url, row.sticky
-                t.author, t.author_uid = row.author, row.author_uid
-                t.category, t.category_id = row.category, row.category_id
-                t.replies, t.views, t.last_poster = row.replies, row.views, row.last_poster
-                t.max_views = max(t.max_views or 0, row.views or 0)
-                t.max_replies = max(t.max_replies or 0, row.replies or 0)
-                _keep_precise(t, "posted", row.posted_at, row.posted_precision)
-                _keep_precise(t, "last_post", row.last_post_at, row.last_post_precision, newer_wins=True)
-                t.last_seen_at = seen_at
-                t.deleted_at = None
-                s.flush()
-                if changed:
-                    s.add(ThreadCount(thread_id=t.id, seen_at=seen_at, replies=row.replies, views=row.views))
-                out[row.tid] = t.id
+                old = existing.get(row.tid)
+                if old is None:
+                    continue
+                values, counts_changed = _refreshed_thread_values(old, fid, row, seen_at)
+                updates.append(values)
+                out[row.tid] = old.id
+                if counts_changed:
+                    counts.append(dict(thread_id=old.id, seen_at=seen_at, replies=row.replies, views=row.views))
+            if updates:
+                c.execute(_UPDATE_THREAD_ROW, updates)
+            if counts:
+                c.execute(insert(ThreadCount.__table__), counts)
         return out
 
-    def fill_thread_meta(self, thread_id: int, title: str | None, category: str | None) -> None:
-        """Fill a thread's title and category from its page where the list did not give them."""
-        if not title and not category:
-            return
-        with self.session("saving thread details") as s:
-            t = s.get(ThreadRecord, thread_id)
-            if title and not t.title:
-                t.title = title
-            if category and not t.category:
-                t.category = category
-
-    def mark_thread_read(self, thread_id: int, pages: int, at: datetime) -> None:
-        with self.session("saving thread read") as s:
-            s.execute(update(ThreadRecord).where(ThreadRecord.id == thread_id)
-                      .values(read_pages=pages, read_at=at))
+    @staticmethod
+    def _lock_threads(c: Connection, forum_id: str, tids: list[int]) -> dict:
+        """Stored rows of these threads, locked for this transaction (PostgreSQL) in id order, the
+        order the rules check writes them in, so the two never deadlock."""
+        return {r.tid: r for r in c.execute(
+            select(*_THREAD_ROW_COLUMNS).where(ThreadRecord.forum_id == forum_id, ThreadRecord.tid.in_(tids))
+            .order_by(ThreadRecord.id).with_for_update())}
 
     def mark_thread_deleted(self, thread_id: int, at: datetime) -> None:
         """The forum says the thread is gone: mark it and its posts, drop nothing."""
-        with self.session("marking thread deleted") as s:
-            s.execute(update(ThreadRecord).where(ThreadRecord.id == thread_id, ThreadRecord.deleted_at.is_(None))
-                      .values(deleted_at=at, changed_at=at))
-            s.execute(update(PostRecord).where(PostRecord.thread_id == thread_id, PostRecord.deleted_at.is_(None))
+        with self.transaction("marking thread deleted") as c:
+            c.execute(update(_THREADS).where(ThreadRecord.id == thread_id)
+                      .values(read_pending=False, read_at=at))
+            c.execute(update(_THREADS).where(ThreadRecord.id == thread_id, ThreadRecord.deleted_at.is_(None))
+                      .values(deleted_at=at, changed_at=at, **_BUMP))
+            c.execute(update(_POSTS).where(PostRecord.thread_id == thread_id, PostRecord.deleted_at.is_(None))
                       .values(deleted_at=at))
 
     def threads_to_recheck(self, forum_id: str, read_before: datetime) -> list[tuple[int, int]]:
-        """(thread id, tid) of threads with open cases not re-read since ``read_before``."""
+        """(thread id, tid) of threads with open cases not re-read since ``read_before`` (our clock)."""
         with self.session("reading threads to recheck") as s:
             return [tuple(r) for r in s.execute(
                 select(ThreadRecord.id, ThreadRecord.tid).join(ResponseCase, ResponseCase.thread_id == ThreadRecord.id)
@@ -183,80 +196,181 @@ class Repository(CaseStore):
     # ---- posts ------------------------------------------------------------
 
     def store_posts(self, forum_id: str, thread_id: int, posts: Sequence[Post], units: Sequence[str | None],
-                    seen_at: datetime, assume_new: bool = False) -> StoreResult:
-        """Insert new posts, keep a revision of edited ones; idempotent on (forum, pid).
+                    seen_at: datetime, assume_new: bool = False, *, title: str | None = None,
+                    category: str | None = None, done: ReadDone | None = None) -> StoreResult:
+        """Store one thread page in one transaction: its posts, the thread's title and category
+        where the list gave none, its highest floor, and (``done``) that the thread was read.
 
-        ``assume_new`` skips looking for stored copies (a thread never stored before); if
-        some exist after all, the unique key refuses the insert and
-        :meth:`store_posts_idempotent` stores again the careful way."""
-        if not posts:
-            return StoreResult()
-        new = changed = 0
-        with self.transaction("saving posts") as s:
-            existing = {} if assume_new else {r.pid: r for r in s.execute(
-                select(PostRecord.id, PostRecord.pid, PostRecord.body_hash, PostRecord.posted_at,
-                       PostRecord.posted_precision, PostRecord.deleted_at, PostRecord.unit_id)
-                .where(PostRecord.forum_id == forum_id, PostRecord.pid.in_([p.pid for p in posts])))}
-            fresh = []
-            for post, unit in zip(posts, units):
-                digest = body_hash(post.body, post.edit_note)
-                old = existing.get(post.pid)
-                if old is None:
-                    fresh.append(dict(thread_id=thread_id, forum_id=forum_id, pid=post.pid, floor=post.floor,
-                                      author=post.author, author_uid=post.author_uid, unit_id=unit,
-                                      posted_at=post.posted_at, posted_precision=post.posted_precision,
-                                      body=post.body, body_hash=digest, edit_note=post.edit_note,
-                                      first_seen_at=seen_at, last_seen_at=seen_at))
-                    continue
-                values: dict = {"last_seen_at": seen_at}
-                if old.deleted_at is not None or old.unit_id != unit:
-                    values.update(deleted_at=None, unit_id=unit)
-                if old.body_hash != digest:  # an edit: keep the earlier text
-                    prev = s.execute(select(PostRecord.body, PostRecord.edit_note).where(PostRecord.id == old.id)).one()
-                    s.execute(insert(PostRevision.__table__).values(post_id=old.id, body=prev.body,
-                                                                    edit_note=prev.edit_note, replaced_at=seen_at))
-                    values.update(body=post.body, edit_note=post.edit_note, body_hash=digest)
-                    changed += 1
-                if post.posted_at and (old.posted_at is None or post.posted_precision < old.posted_precision):
-                    values.update(posted_at=post.posted_at, posted_precision=post.posted_precision)
-                s.execute(update(PostRecord.__table__).where(PostRecord.id == old.id).values(**values))
-            if fresh:  # Core executemany: no ORM unit of work on the hot path
-                s.execute(_INSERT_POSTS, fresh)
-                new = len(fresh)
+        New posts are inserted, edited ones keep a revision; idempotent on (forum, pid) even
+        against another poller (``ON CONFLICT DO NOTHING``, then the careful path for what it
+        had stored first). ``assume_new`` skips looking for stored copies (a thread never
+        stored before)."""
+        with self.transaction("saving posts") as c:
+            new, changed = self._store_post_rows(c, forum_id, thread_id, posts, units, seen_at, assume_new)
+            deleted = 0
+            if done is not None and done.seen_pids is not None:
+                deleted = self._mark_missing_deleted(c, thread_id, done.seen_pids, done.at)
+            floors = [p.floor for p in posts if p.floor is not None]
+            values: dict = {}
+            if floors:
+                top = max(floors)
+                values["max_floor"] = case((ThreadRecord.max_floor < top, top), else_=ThreadRecord.max_floor)
+            if title:
+                values["title"] = case((or_(ThreadRecord.title.is_(None), ThreadRecord.title == ""), title),
+                                       else_=ThreadRecord.title)
+            if category:
+                values["category"] = case((ThreadRecord.category.is_(None), category), else_=ThreadRecord.category)
+            if new or changed or deleted:
+                values.update(_BUMP)
+            if done is not None:
+                values.update(read_pages=done.pages, read_at=done.at, read_pending=False)
+            if values:
+                c.execute(update(_THREADS).where(ThreadRecord.id == thread_id).values(**values))
             opener = next((p for p in posts if p.floor == 1 and p.posted_at is not None), None)
             if opener is not None:  # the opening post dates the thread more precisely than the list
-                s.execute(_DATE_THREAD_BY_OPENER, {"thread_id": thread_id, "at": opener.posted_at,
+                c.execute(_DATE_THREAD_BY_OPENER, {"thread_id": thread_id, "at": opener.posted_at,
                                                    "precision": opener.posted_precision})
-        return StoreResult(new=new, changed=changed)
+        return StoreResult(new=new, changed=changed, deleted=deleted)
 
-    def store_posts_idempotent(self, forum_id: str, thread_id: int, posts: Sequence[Post],
-                               units: Sequence[str | None], seen_at: datetime,
-                               assume_new: bool = False) -> StoreResult:
-        """store_posts, retried the careful way when another poller (or an earlier,
-        interrupted poll) stored the same pids first."""
-        try:
-            return self.store_posts(forum_id, thread_id, posts, units, seen_at, assume_new)
-        except StorageError as exc:
-            if not isinstance(exc.__cause__, IntegrityError):
-                raise
-            return self.store_posts(forum_id, thread_id, posts, units, seen_at)
+    def _store_post_rows(self, c: Connection, forum_id: str, thread_id: int, posts: Sequence[Post],
+                         units: Sequence[str | None], seen_at: datetime, assume_new: bool) -> tuple[int, int]:
+        """(new, edited) after inserting new posts and updating stored ones."""
+        if not posts:
+            return 0, 0
+        existing = {} if assume_new else self._stored_posts(c, forum_id, [p.pid for p in posts])
+        fresh = [(p, u) for p, u in zip(posts, units) if p.pid not in existing]
+        new = 0
+        if fresh:  # Core executemany: no ORM unit of work on the hot path
+            inserted = c.execute(insert_ignoring_duplicates(c, _POSTS, ["forum_id", "pid"]),
+                                 [_new_post_values(forum_id, thread_id, p, u, seen_at) for p, u in fresh]).rowcount
+            new = len(fresh) if inserted is None or inserted < 0 else inserted
+            if new < len(fresh):  # another poller stored some first: refresh them from this reading
+                existing.update(self._stored_posts(c, forum_id, [p.pid for p, _ in fresh]))
+        changed, touched = 0, []
+        for post, unit in zip(posts, units):
+            if post.pid in existing:
+                edited, untouched = self._refresh_post(c, existing[post.pid], post, unit, seen_at)
+                changed += edited
+                if untouched:
+                    touched.append({"post_id": existing[post.pid].id, "seen": seen_at})
+        if touched:  # posts seen again unchanged: one executemany
+            c.execute(_TOUCH_POST, touched)
+        return new, changed
 
-    def mark_missing_posts_deleted(self, thread_id: int, seen_pids: set[int], at: datetime) -> int:
-        """After a full re-read: posts of the thread not seen any more are marked deleted."""
-        with self.session("marking posts deleted") as s:
-            ids = [i for i, pid in s.execute(select(PostRecord.id, PostRecord.pid).where(
-                PostRecord.thread_id == thread_id, PostRecord.deleted_at.is_(None))) if pid not in seen_pids]
-            if ids:
-                s.execute(update(PostRecord).where(PostRecord.id.in_(ids)).values(deleted_at=at))
-                s.execute(update(ThreadRecord).where(ThreadRecord.id == thread_id).values(changed_at=at))
-            return len(ids)
+    @staticmethod
+    def _stored_posts(c: Connection, forum_id: str, pids: list[int]) -> dict:
+        return {r.pid: r for r in c.execute(
+            select(PostRecord.id, PostRecord.pid, PostRecord.body_hash, PostRecord.posted_at,
+                   PostRecord.posted_precision, PostRecord.deleted_at, PostRecord.unit_id)
+            .where(PostRecord.forum_id == forum_id, PostRecord.pid.in_(pids)))}
 
-def _keep_precise(t: ThreadRecord, name: str, at: datetime | None, precision: int, newer_wins: bool = False) -> None:
-    """Keep the most precise reading of a time (a newer last post always wins)."""
-    old_at, old_prec = getattr(t, f"{name}_at"), getattr(t, f"{name}_precision")
+    @staticmethod
+    def _refresh_post(c: Connection, old, post: Post, unit: str | None, seen_at: datetime) -> tuple[bool, bool]:
+        """Update a stored post from a new reading: (edited, unchanged: only to be marked seen)."""
+        values: dict = {"last_seen_at": seen_at}
+        if old.deleted_at is not None or old.unit_id != unit:
+            values.update(deleted_at=None, unit_id=unit)
+        digest = body_hash(post.body, post.edit_note)
+        edited = False
+        if old.body_hash != digest:
+            prev = c.execute(select(PostRecord.body, PostRecord.edit_note).where(PostRecord.id == old.id)).one()
+            edited = not _garbled(prev.body, post.body)
+            if edited:  # keep the earlier text
+                c.execute(insert(PostRevision.__table__).values(post_id=old.id, body=prev.body,
+                                                                edit_note=prev.edit_note, replaced_at=seen_at))
+                values.update(body=post.body, edit_note=post.edit_note, body_hash=digest)
+        if post.posted_at and (old.posted_at is None or post.posted_precision < old.posted_precision):
+            values.update(posted_at=post.posted_at, posted_precision=post.posted_precision)
+        if len(values) == 1:
+            return False, True
+        c.execute(update(_POSTS).where(PostRecord.id == old.id).values(**values))
+        return edited, False
+
+    @staticmethod
+    def _mark_missing_deleted(c: Connection, thread_id: int, seen_pids: frozenset[int], at: datetime) -> int:
+        """After a full re-read: live posts of the thread not seen any more are marked deleted."""
+        ids = [i for i, pid in c.execute(select(PostRecord.id, PostRecord.pid).where(
+            PostRecord.thread_id == thread_id, PostRecord.deleted_at.is_(None))) if pid not in seen_pids]
+        if ids:
+            c.execute(update(_POSTS).where(PostRecord.id.in_(ids)).values(deleted_at=at))
+            top = (select(func.coalesce(func.max(PostRecord.floor), 0))
+                   .where(PostRecord.thread_id == thread_id, PostRecord.deleted_at.is_(None)).scalar_subquery())
+            c.execute(update(_THREADS).where(ThreadRecord.id == thread_id).values(changed_at=at, max_floor=top))
+        return len(ids)
+
+
+_THREAD_ROW_COLUMNS = (ThreadRecord.id, ThreadRecord.tid, ThreadRecord.replies, ThreadRecord.views,
+                       ThreadRecord.last_poster, ThreadRecord.max_views, ThreadRecord.max_replies,
+                       ThreadRecord.posted_at, ThreadRecord.posted_precision, ThreadRecord.last_post_at,
+                       ThreadRecord.last_post_precision, ThreadRecord.changed_at)
+_UPDATE_THREAD_ROW = (
+    update(_THREADS).where(ThreadRecord.id == bindparam("_id"))
+    .values(fid=bindparam("fid"), title=bindparam("title"), url=bindparam("url"), sticky=bindparam("sticky"),
+            author=bindparam("author"), author_uid=bindparam("author_uid"), category=bindparam("category"),
+            category_id=bindparam("category_id"), replies=bindparam("replies"), views=bindparam("views"),
+            last_poster=bindparam("last_poster"), max_views=bindparam("max_views"),
+            max_replies=bindparam("max_replies"),
+            posted_at=bindparam("posted_at", type_=ThreadRecord.posted_at.type),
+            posted_precision=bindparam("posted_precision"),
+            last_post_at=bindparam("last_post_at", type_=ThreadRecord.last_post_at.type),
+            last_post_precision=bindparam("last_post_precision"),
+            changed_at=bindparam("changed_at", type_=ThreadRecord.changed_at.type),
+            last_seen_at=bindparam("last_seen_at", type_=ThreadRecord.last_seen_at.type),
+            deleted_at=None, read_pending=True, **_BUMP))
+_TOUCH_POST = (update(_POSTS).where(PostRecord.id == bindparam("post_id"))
+               .values(last_seen_at=bindparam("seen", type_=PostRecord.last_seen_at.type)))
+
+
+def _new_thread_values(forum_id: str, fid: int, row: ThreadRow, seen_at: datetime) -> dict:
+    return dict(forum_id=forum_id, tid=row.tid, fid=fid, title=row.title, url=row.url, sticky=row.sticky,
+                author=row.author, author_uid=row.author_uid, category=row.category, category_id=row.category_id,
+                replies=row.replies, views=row.views, last_poster=row.last_poster,
+                max_views=row.views or 0, max_replies=row.replies or 0,
+                posted_at=row.posted_at, posted_precision=row.posted_precision if row.posted_at else 0,
+                last_post_at=row.last_post_at,
+                last_post_precision=row.last_post_precision if row.last_post_at else 0,
+                first_seen_at=seen_at, last_seen_at=seen_at, changed_at=seen_at, read_pages=0,
+                read_pending=True, max_floor=0, version=1, checked_version=0, counted=False)
+
+
+def _refreshed_thread_values(old, fid: int, row: ThreadRow, seen_at: datetime) -> tuple[dict, bool]:
+    """The update of a stored thread from a new list row, and whether its counts changed."""
+    counts_changed = (old.replies, old.views) != (row.replies, row.views)
+    changed = counts_changed or old.last_poster != row.last_poster
+    posted_at, posted_precision = _more_precise(old.posted_at, old.posted_precision, row.posted_at,
+                                                row.posted_precision)
+    last_at, last_precision = _more_precise(old.last_post_at, old.last_post_precision, row.last_post_at,
+                                            row.last_post_precision, newer_wins=True)
+    return dict(_id=old.id, fid=fid, title=row.title, url=row.url, sticky=row.sticky, author=row.author,
+                author_uid=row.author_uid, category=row.category, category_id=row.category_id,
+                replies=row.replies, views=row.views, last_poster=row.last_poster,
+                max_views=max(old.max_views or 0, row.views or 0),
+                max_replies=max(old.max_replies or 0, row.replies or 0),
+                posted_at=posted_at, posted_precision=posted_precision, last_post_at=last_at,
+                last_post_precision=last_precision, changed_at=seen_at if changed else old.changed_at,
+                last_seen_at=seen_at), counts_changed
+
+
+def _new_post_values(forum_id: str, thread_id: int, post: Post, unit: str | None, seen_at: datetime) -> dict:
+    return dict(thread_id=thread_id, forum_id=forum_id, pid=post.pid, floor=post.floor, author=post.author,
+                author_uid=post.author_uid, unit_id=unit, posted_at=post.posted_at,
+                posted_precision=post.posted_precision, body=post.body,
+                body_hash=body_hash(post.body, post.edit_note), edit_note=post.edit_note,
+                first_seen_at=seen_at, last_seen_at=seen_at)
+
+
+def _more_precise(old_at: datetime | None, old_prec: int | None, at: datetime | None, precision: int,
+                  newer_wins: bool = False) -> tuple[datetime | None, int]:
+    """The most precise reading of a time (a newer last post always wins)."""
+    old_prec = old_prec or 0
     if at is None:
-        return
-    moved = newer_wins and old_at is not None and at - old_at > timedelta(seconds=precision + (old_prec or 0))
-    if old_at is None or moved or precision < (old_prec or 0):
-        setattr(t, f"{name}_at", at)
-        setattr(t, f"{name}_precision", precision)
+        return old_at, old_prec
+    moved = newer_wins and old_at is not None and at - old_at > timedelta(seconds=precision + old_prec)
+    if old_at is None or moved or precision < old_prec:
+        return at, precision
+    return old_at, old_prec
+
+
+def _garbled(old: str, new: str) -> bool:
+    """A new reading that has gained replacement characters is a bad decoding, not an edit."""
+    return new.count("\ufffd") > old.count("\ufffd")

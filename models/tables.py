@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        TypeDecorator, UniqueConstraint)
+                        TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
@@ -80,9 +80,18 @@ class BoardState(Base):
 
 
 class ThreadRecord(Base):
+    """A thread, with what the poller needs to read it incrementally and what the check needs.
+
+    ``version`` is bumped by every write that can change the thread's case (list counts,
+    posts stored, edited or deleted, the thread deleted); the rules check evaluates the
+    threads whose ``checked_version`` lags behind it (a partial index finds them) and sets
+    it to the version it evaluated, so a write during a check is never lost."""
+
     __tablename__ = "threads"
     __table_args__ = (UniqueConstraint("forum_id", "tid", name="uq_threads_forum_tid"),
-                      Index("ix_threads_posted", "posted_at"))
+                      Index("ix_threads_posted", "posted_at"),
+                      Index("ix_threads_unchecked", "id", sqlite_where=text("version <> checked_version"),
+                            postgresql_where=text("version <> checked_version")))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     forum_id: Mapped[str] = mapped_column(ForeignKey("forums.id"))
     tid: Mapped[int] = mapped_column(BigInteger)
@@ -108,7 +117,11 @@ class ThreadRecord(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_pages: Mapped[int] = mapped_column(Integer, default=0)
+    read_pending: Mapped[bool] = mapped_column(Boolean, default=True)  # list row changed, posts not read yet
+    max_floor: Mapped[int] = mapped_column(Integer, default=0)  # highest floor of the live posts stored
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    checked_version: Mapped[int] = mapped_column(Integer, default=0)
     # assignment, refreshed by the rules check
     unit_id: Mapped[str | None] = mapped_column(String(64))
     assigned_by: Mapped[str | None] = mapped_column(String(32))
@@ -129,7 +142,9 @@ class ThreadCount(Base):
 
 class PostRecord(Base):
     __tablename__ = "posts"
-    __table_args__ = (UniqueConstraint("forum_id", "pid", name="uq_posts_forum_pid"),)
+    __table_args__ = (UniqueConstraint("forum_id", "pid", name="uq_posts_forum_pid"),
+                      Index("ix_posts_unit_posted", "posted_at", sqlite_where=text("unit_id IS NOT NULL"),
+                            postgresql_where=text("unit_id IS NOT NULL")))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
     forum_id: Mapped[str] = mapped_column(ForeignKey("forums.id"))
@@ -163,6 +178,7 @@ class ResponseCase(Base):
     """A unit's obligation to answer one thread, and its current outcome."""
 
     __tablename__ = "response_cases"
+    __table_args__ = (Index("ix_cases_state_due", "state", "due_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), unique=True)
     unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -220,3 +236,16 @@ class PollRun(Base):
     posts_deleted: Mapped[int] = mapped_column(Integer, default=0)
     warnings: Mapped[str | None] = mapped_column(Text)
     duration_s: Mapped[float | None] = mapped_column(Float)
+    owner: Mapped[str | None] = mapped_column(String(200))  # host:pid of the process polling
+
+
+class CheckState(Base):
+    """The rules check's own bookkeeping (one row): what it last ran on, so the next run can be
+    incremental; its row is also the lock that keeps two checks from running at once."""
+
+    __tablename__ = "check_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    checked_now: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the "now" the last check used
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    full_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

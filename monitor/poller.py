@@ -20,13 +20,18 @@ from urllib.parse import urljoin
 
 from loguru import logger
 
-from models.repository import KnownThread, Repository, StoreResult
+from models.repository import KnownThread, ReadDone, Repository, StoreResult
 from monitor.assignment import Directory
 from monitor.config import Config, Forum
 from scrapers import discuz, discuz_api, get_engine, rss
 from scrapers.errors import FetchError, LoginError, ParseError, ScraperError
+try:
+    from scrapers.errors import StopRequested
+except ImportError:  # pragma: no cover
+    class StopRequested(Exception):
+        pass
 from scrapers.fetch import Fetcher
-from scrapers.records import PromptPage, Site, ThreadRow
+from scrapers.records import PromptPage, Site, ThreadPage, ThreadRow
 from scrapers.session import forget_session, load_session, save_session, session_path
 
 Clock = Callable[[], datetime]
@@ -37,6 +42,10 @@ PRESENCE_INTERVAL = timedelta(days=1)
 
 class PollInterrupted(Exception):
     """A stop was requested; the poll ends after the write in progress."""
+
+
+class IncompletePage(Exception):
+    """A page that is not whole (cut off, or missing posts or fields): nothing of it is stored."""
 
 
 def utcnow() -> datetime:
@@ -55,6 +64,12 @@ class PollResult:
     store: StoreResult = field(default_factory=StoreResult)
     warnings: list[str] = field(default_factory=list)
     run_id: int | None = None
+    threads_changed: int = 0  # list rows stored because they changed
+
+    @property
+    def stored_something(self) -> bool:
+        """Whether the poll wrote anything the rules check should look at."""
+        return bool(self.threads_changed or self.store.new or self.store.changed or self.store.deleted)
 
     def add(self, r: StoreResult) -> None:
         self.store = StoreResult(self.store.new + r.new, self.store.changed + r.changed,
@@ -93,10 +108,47 @@ def site_of(forum: Forum) -> Site:
                 options=forum.generic.model_dump() if forum.generic else None)
 
 
-def make_fetcher(forum: Forum, **overrides) -> Fetcher:
+def make_fetcher(forum: Forum, stop: threading.Event | None = None, **overrides) -> Fetcher:
+    """The forum's fetcher; with ``stop``, its waits (politeness, retries) end when stop is set."""
+    if stop is not None and _fetcher_takes_stop():
+        overrides.setdefault("stop", stop)
     return Fetcher(forum.base_url, user_agent=forum.user_agent, rate_limit=forum.rate_limit,
                    timeout=forum.timeout_seconds, retries=forum.retries,
                    cookies=forum.cookie_dict() or None, **overrides)
+
+
+def _fetcher_takes_stop() -> bool:
+    import inspect
+    return "stop" in inspect.signature(Fetcher.__init__).parameters
+
+
+def _lost_fields(row: ThreadRow, known: KnownThread | None) -> bool:
+    """A list row without the author or reply count its thread had before: a damaged page."""
+    if known is None:
+        return False
+    return (row.author is None and known.author is not None) or (row.replies is None and known.replies is not None)
+
+
+def missing_posts(page: ThreadPage, ppp: int | None) -> str | None:
+    """Why a whole-looking thread page lacks posts it should hold, or None.
+
+    A page followed by another holds a full page of posts (a page size that changed still
+    has floors without a gap); on the last page, a gap in the floors counts as missing
+    posts only when the page's own reply count says the thread has more posts than shown
+    (a post deleted on the forum leaves a gap but also lowers the count)."""
+    posts = page.posts
+    floors = [p.floor for p in posts if p.floor is not None]
+    gap = len(floors) == len(posts) and any(b - a != 1 for a, b in zip(floors, floors[1:]))
+    if page.next_page:
+        if ppp and len(posts) < ppp and (gap or not floors):
+            return f"{len(posts)} posts on a page of {ppp}"
+        return None
+    if not gap or page.replies is None or (page.page > 1 and not ppp):
+        return None
+    expected = page.replies + 1 - (page.page - 1) * (ppp or 0)
+    if len(posts) < expected:
+        return f"{len(posts)} posts, floors {floors[0]}–{floors[-1]}, where its {page.replies} replies imply {expected}"
+    return None
 
 
 def _unchanged(row: ThreadRow, known: KnownThread | None) -> bool:
@@ -127,10 +179,11 @@ class ForumPoller:
         self._logged_in_this_poll = False
 
     def poll(self, recheck: bool = True) -> PollResult:
-        """Poll every board, then re-read due threads; record the run."""
+        """Poll every board, then re-read due threads; the run is recorded as it starts and ends."""
         started, t0 = self.clock(), time.monotonic()
         result = PollResult(self.forum.id)
         self.repo.sync_forum(self.forum.id, self.forum.name, self.forum.engine, self.forum.base_url)
+        result.run_id = self.repo.start_poll_run(self.forum.id, started)
         try:
             self._start_session()
             for board in self.forum.boards:
@@ -144,16 +197,15 @@ class ForumPoller:
         except ScraperError as exc:
             result.status, result.error = "failed", str(exc)
             logger.error("poll of forum {} failed: {}", self.forum.id, exc)
-        except PollInterrupted:
+        except (PollInterrupted, StopRequested):
             result.status, result.error = "interrupted", "stopped on request; the next poll goes on from here"
             logger.info("poll of forum {} interrupted by a stop request", self.forum.id)
         if result.status == "ok" and result.warnings:
             result.status = "partial"
         result.requests = self.fetcher.stats.requests
         finished = started + timedelta(seconds=time.monotonic() - t0)
-        result.run_id = self.repo.record_poll_run(
-            self.forum.id, started, finished, result.status, result.error, result.requests,
-            result.threads_fetched, result.store, result.warnings)
+        self.repo.finish_poll_run(result.run_id, finished, result.status, result.error, result.requests,
+                                  result.threads_fetched, result.store, result.warnings)
         return result
 
     def _poll_board(self, fid: int, result: PollResult) -> None:
@@ -161,7 +213,8 @@ class ForumPoller:
 
         The walk may stop at the first page holding an unchanged row only when the
         previous walk finished: after an interrupted or failed one, older pages may
-        hold rows never stored, so the walk goes on to the end (list pages only)."""
+        hold rows never stored, so the walk goes on to the end (list pages only).
+        A list page that is not whole stores nothing and leaves the walk unfinished."""
         may_stop_early = self.repo.board_walk_complete(self.forum.id, fid)
         self.repo.set_board_walk(self.forum.id, fid, False, self.clock())
         url: str | None = self.engine.board_url(self.site, fid)
@@ -172,22 +225,33 @@ class ForumPoller:
                 raise ParseError(url, f"board {fid} shows a prompt instead of threads "
                                       f"({parsed.reason}: {parsed.message})")
             result.warnings += [f"{url}: {w}" for w in parsed.warnings]
+            if not parsed.complete:
+                result.warnings.append(f"{url}: the list page is cut off; nothing of it stored, read again next poll")
+                return  # the walk stays unfinished and is redone next time
             if not parsed.threads and parsed.page == 1:
                 result.warnings.append(f"{url}: board {fid} lists no threads")
-            changed = self._read_changed(fid, parsed.threads, page.server_now, result)
-            if not parsed.complete:
-                return  # a cut-off list page: the walk stays unfinished and is redone next time
+            try:
+                changed = self._read_changed(fid, parsed.threads, result)
+            except IncompletePage as exc:
+                result.warnings.append(f"{url}: {exc}; nothing of it stored, read again next poll")
+                return
             stale_row = any(not r.sticky and r not in changed for r in parsed.threads)
             if (may_stop_early and stale_row) or not parsed.next_page:
                 break  # rows below an unchanged one are older: nothing new further down
             url = parsed.next_page
         self.repo.set_board_walk(self.forum.id, fid, True, self.clock())
 
-    def _read_changed(self, fid: int, rows: list[ThreadRow], seen_at, result: PollResult) -> list[ThreadRow]:
-        """Store the rows that changed since the last poll and read their threads; return them."""
+    def _read_changed(self, fid: int, rows: list[ThreadRow], result: PollResult) -> list[ThreadRow]:
+        """Store the rows that changed since the last poll (one transaction) and read their
+        threads; return them. Raises IncompletePage, storing nothing, when rows lack fields
+        that the same threads had before (a damaged list page)."""
         known = self.repo.known_threads(self.forum.id, [r.tid for r in rows])
+        damaged = [r.tid for r in rows if _lost_fields(r, known.get(r.tid))]
+        if damaged:
+            raise IncompletePage(f"rows of threads {damaged[:5]} lack the author or counts they had before")
         changed = [r for r in rows if not _unchanged(r, known.get(r.tid))]
-        ids = self.repo.upsert_thread_rows(self.forum.id, fid, changed, seen_at) if changed else {}
+        ids = self.repo.upsert_thread_rows(self.forum.id, fid, changed, self.clock()) if changed else {}
+        result.threads_changed += len(changed)
         for row in changed:
             self._check_stop()
             self._read_thread(ids[row.tid], row.tid, known.get(row.tid), result)
@@ -202,7 +266,10 @@ class ForumPoller:
                                 self.engine.thread_url)
         result.list_pages += 1
         result.warnings += [f"{url}: {w}" for w in parsed.warnings]
-        self._read_changed(board.fid, parsed.threads, page.server_now, result)
+        try:
+            self._read_changed(board.fid, parsed.threads, result)
+        except IncompletePage as exc:
+            result.warnings.append(f"{url}: {exc}; nothing of it stored, read again next poll")
 
     # ---- login sessions -------------------------------------------------
 
@@ -256,44 +323,46 @@ class ForumPoller:
 
     def _read_thread(self, thread_id: int, tid: int, known: KnownThread | None, result: PollResult,
                      full: bool = False) -> None:
-        """Read a thread from the first page that can hold new posts (all pages when ``full``)."""
+        """Read a thread from the first page that can hold new posts (all pages when ``full``).
+
+        Each page is stored in one transaction, and only when it is whole; the last one
+        also marks the thread read. A page that is not whole ends the read: the thread
+        stays marked for reading and the next poll reads it again."""
         start = 1 if full else self._first_page_to_read(known)
         url: str | None = self.engine.thread_url(self.site, tid, start)
         seen: set[int] = set()
-        last_page, read_at = start, self.clock()
         result.threads_fetched += 1
         while url:
             try:
                 page, parsed = self._get_parsed(url, self.engine.parse_thread)
             except (FetchError, ParseError) as exc:
-                # the thread stays marked unread, so the next poll fetches it again
                 result.warnings.append(f"thread {tid}: {exc}")
                 return
             result.thread_pages += 1
             if isinstance(parsed, PromptPage):
                 if parsed.reason == "not_found":
-                    self.repo.mark_thread_deleted(thread_id, page.server_now)
+                    self.repo.mark_thread_deleted(thread_id, self.clock())
                     logger.info("thread {} on {} is gone from the forum: marked deleted", tid, self.forum.id)
                 else:
                     result.warnings.append(f"thread {tid}: {parsed.reason}: {parsed.message}")
                 return
             result.warnings += [f"{url}: {w}" for w in parsed.warnings]
+            problem = "the page is cut off" if not parsed.complete else missing_posts(parsed, self.ppp)
+            if problem:
+                result.warnings.append(f"thread {tid}: {url}: {problem}; nothing of it stored, read again next poll")
+                return
             if parsed.next_page and parsed.posts and self.ppp != len(parsed.posts):
                 self.ppp = len(parsed.posts)
                 self.repo.set_posts_per_page(self.forum.id, self.ppp)
-            if parsed.page == 1:
-                self.repo.fill_thread_meta(thread_id, parsed.title, parsed.category)
-            units = [self.directory.unit_of_post(self.forum.id, p) for p in parsed.posts]
-            result.add(self.repo.store_posts_idempotent(self.forum.id, thread_id, parsed.posts, units,
-                                                        page.server_now, assume_new=known is None and not full))
             seen.update(p.pid for p in parsed.posts)
-            if not parsed.complete:  # keep what it had; leave the thread unread for the next poll
-                return
-            last_page, read_at = parsed.page, page.server_now
+            now = self.clock()
+            done = None if parsed.next_page else ReadDone(parsed.page, now, frozenset(seen) if full else None)
+            units = [self.directory.unit_of_post(self.forum.id, p) for p in parsed.posts]
+            result.add(self.repo.store_posts(
+                self.forum.id, thread_id, parsed.posts, units, now, assume_new=known is None and not full,
+                title=parsed.title if parsed.page == 1 else None,
+                category=parsed.category if parsed.page == 1 else None, done=done))
             url = parsed.next_page
-        if full:
-            result.add(StoreResult(deleted=self.repo.mark_missing_posts_deleted(thread_id, seen, read_at)))
-        self.repo.mark_thread_read(thread_id, last_page, read_at)
 
     def _check_presence(self, result: PollResult) -> None:
         """Read spokesperson profiles (last visit, last activity) at most once a day each."""
@@ -337,7 +406,7 @@ def poll_forum(config: Config, forum: Forum, repo: Repository, clock: Clock = ut
                stop: threading.Event | None = None) -> PollResult:
     """Poll one forum with a fresh fetcher (or the one given); never raises for forum trouble."""
     own = fetcher is None
-    fetcher = fetcher or make_fetcher(forum)
+    fetcher = fetcher or make_fetcher(forum, stop)
     try:
         return ForumPoller(config, forum, repo, fetcher, clock, stop=stop).poll(recheck=recheck)
     finally:

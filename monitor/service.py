@@ -59,8 +59,9 @@ class Service:
             results.append(result)
         return results
 
-    def check(self, now: datetime | None = None) -> CheckResult:
-        return run_check(self.config, self.repo, now or self.clock(), self.calendar, self.directory)
+    def check(self, now: datetime | None = None, full: bool = False) -> CheckResult:
+        """The rules check as of ``now``: what changed since the last one, or everything (``full``)."""
+        return run_check(self.config, self.repo, now or self.clock(), self.calendar, self.directory, full=full)
 
     def digest(self, now: datetime | None = None, lang: str | None = None) -> Digest:
         """The digest as of ``now``; for the present moment the cases are checked first."""

@@ -179,24 +179,42 @@ def test_reports_escape_forum_content(world, tmp_path):
     assert any(a["title"] == victim.subject for a in data["appendix"])
 
 
-def test_a_stop_request_ends_the_poll_after_the_current_write_and_the_next_poll_resumes(world):
+def _case_history(svc: Service) -> list[tuple]:
+    """(tid, state, at) of every case event, the cases' end states: what the check decided."""
+    from sqlalchemy import select
+    from models.tables import CaseEvent, ResponseCase, ThreadRecord
+    with svc.repo.session("t") as s:
+        return sorted(tuple(r) for r in s.execute(
+            select(ThreadRecord.tid, CaseEvent.state, CaseEvent.at, ResponseCase.state)
+            .join(ResponseCase, ResponseCase.id == CaseEvent.case_id)
+            .join(ThreadRecord, ThreadRecord.id == ResponseCase.thread_id)))
+
+
+def test_a_stop_request_ends_the_poll_after_the_current_write_and_the_next_poll_resumes(world, tmp_path):
     scenario, forum, svc = world
-    original = svc.repo.store_posts_idempotent
+    original = svc.repo.store_posts
 
     def store_then_stop(*args, **kwargs):
         result = original(*args, **kwargs)
         if svc.repo.counts()["posts"] >= 100:
             svc.stop.set()  # as SIGTERM does in the daemon
         return result
-    svc.repo.store_posts_idempotent = store_then_stop
+    svc.repo.store_posts = store_then_stop
     [first] = svc.poll()
     assert first.status == "interrupted" and 100 <= svc.repo.counts()["posts"] < 560
+    svc.check()  # the daemon's check after an interrupted poll: threads not fully read wait
     svc.stop.clear()
-    svc.repo.store_posts_idempotent = original
+    svc.repo.store_posts = original
     [second] = svc.poll()
     assert second.status == "ok"
+    svc.check()
     b = svc.bulletin(Q1)
     assert (b.received, b.answered_in_time, b.not_in_time) == (95, 39, 56)  # nothing lost, nothing doubled
+    clean = Service(config_for(forum, f"sqlite:///{tmp_path / 'clean.sqlite3'}"), clock=forum.clock.now)
+    clean.poll()
+    clean.check()
+    assert _case_history(svc) == _case_history(clean)  # no event the complete poll would not record
+    clean.close()
 
 
 @pytest.mark.parametrize("engine,marker", [("discuz-api", "/api/mobile/index.php"), ("discuz-touch", "mobile=2")])

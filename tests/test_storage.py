@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from models.db import make_engine, upgrade
-from models.repository import Repository
+from models.repository import ReadDone, Repository
 from models.tables import PostRecord, PostRevision, ThreadCount, ThreadRecord
 from scrapers.records import Post, ThreadRow
 from tests.helpers import local
@@ -83,7 +83,9 @@ def test_posts_are_stored_once_and_edits_keep_history(repo):
 def test_vanished_posts_and_threads_are_marked_never_dropped(repo):
     tid = repo.upsert_thread_rows("demo", 2, [row()], T0)[7]
     repo.store_posts("demo", tid, [post(11, 1), post(12, 2), post(13, 3)], [None] * 3, T0)
-    assert repo.mark_missing_posts_deleted(tid, {11, 13}, T0 + timedelta(hours=1)) == 1
+    reread = repo.store_posts("demo", tid, [post(11, 1), post(13, 3)], [None] * 2, T0 + timedelta(hours=1),
+                              done=ReadDone(1, T0 + timedelta(hours=1), frozenset({11, 13})))
+    assert (reread.new, reread.changed, reread.deleted) == (0, 0, 1)
     repo.mark_thread_deleted(tid, T0 + timedelta(hours=2))
     with repo.session("t") as s:
         rows = s.execute(select(PostRecord.pid, PostRecord.deleted_at).order_by(PostRecord.pid)).all()
@@ -98,7 +100,7 @@ def test_two_pollers_storing_the_same_posts_at_once_never_duplicate(repo):
 
     def store():
         try:
-            repo.store_posts_idempotent("demo", tid, posts, [None] * 50, T0)
+            repo.store_posts("demo", tid, posts, [None] * 50, T0)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
     workers = [threading.Thread(target=store) for _ in range(4)]
