@@ -105,11 +105,15 @@ def poll(config: str = ConfigOpt, forum: Optional[str] = typer.Option(None, "--f
 
 
 @app.command()
-def check(config: str = ConfigOpt, now: Optional[str] = typer.Option(None, help="evaluate as of this time")) -> None:
+def check(config: str = ConfigOpt, now: Optional[str] = typer.Option(None, help="evaluate as of this time"),
+          full: bool = typer.Option(False, "--full", help="re-evaluate every thread, not only what changed "
+                                    "since the last check")) -> None:
     """Re-evaluate response cases and record what became overdue."""
     cfg = _config(config)
-    result = _service(cfg, _when(now, cfg.timezone)).check()
+    svc = _service(cfg, _when(now, cfg.timezone))
+    result = svc.check(full=True) if full else svc.check()
     typer.echo(result.summary())
+    svc.close()
 
 
 @app.command()

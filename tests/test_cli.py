@@ -205,3 +205,41 @@ def test_probe_and_forum_add_on_the_older_engines(tmp_path):
             forum.stop()
     text = cfg.read_text("utf-8")
     assert "engine: phpwind" in text and "engine: discuz7" in text
+
+
+def _states(text: str) -> dict[str, int]:
+    """``overdue 36, answered_in_time 39`` → {"overdue": 36, "answered_in_time": 39}."""
+    if text.strip() in ("none", "no cases"):
+        return {}
+    return {name: int(n) for name, n in (part.rsplit(" ", 1) for part in text.split(", "))}
+
+
+def test_check_full_gives_the_same_cases_as_a_plain_check(tmp_path):
+    from tests.helpers import start_forum
+    forum = start_forum()
+    try:
+        cfg = tmp_path / "config.yaml"
+        cfg.write_text((ROOT / "config.yaml").read_text("utf-8").replace("http://127.0.0.1:8089/", forum.base_url)
+                       .replace("rate_limit: 5 ", "rate_limit: 0 "), "utf-8")
+        env = {"SPOKESWATCH_DATABASE": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
+        polled = run("poll", "-c", str(cfg), env=env, cwd=tmp_path)
+        assert polled.returncode == 0, polled.stderr
+    finally:
+        forum.stop()
+
+    def cases() -> dict[str, int]:
+        r = run("status", "-c", str(cfg), env=env, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        return _states(r.stdout.split("cases: ", 1)[1].strip())
+
+    plain = run("check", "-c", str(cfg), env=env, cwd=tmp_path)
+    assert plain.returncode == 0 and plain.stdout.startswith("checked: "), plain.stderr
+    after_plain = cases()
+    assert sum(after_plain.values()) >= 95 and after_plain.get("overdue", 0) > 0  # the demo's cases, checked
+    full = run("check", "--full", "-c", str(cfg), env=env, cwd=tmp_path)
+    assert full.returncode == 0 and full.stdout.startswith("checked: "), full.stderr
+    printed = _states(full.stdout.removeprefix("checked: ").split(";", 1)[0])
+    assert printed == after_plain  # a full check evaluates every case and finds what the plain one left
+    assert "newly overdue 0" in full.stdout
+    assert cases() == after_plain
+
