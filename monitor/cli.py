@@ -3,28 +3,38 @@
 Commands only wire things up; the work is in the service layer. A user's
 mistake (bad config, bad period, unreachable file) prints one clear line and
 exits 2; an operational failure exits 1. No tracebacks for either.
+
+Start-up is kept short: this module imports only typer and the standard
+library at the top; each command imports what it uses (the config's pydantic
+models, SQLAlchemy, the poller's httpx, the reports' jinja2, the daemon's
+APScheduler and apprise) when it runs. ``--help`` loads none of them, and
+``status`` reads the database without the service layer.
+tests/test_startup.py holds that line.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 from zoneinfo import ZoneInfo
 
 import typer
-from loguru import logger
 
-from monitor.config import Config, load_config
 from monitor.errors import ConfigError, SpokeswatchError
-from monitor.periods import parse_period
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+if TYPE_CHECKING:
+    from monitor.config import Config
+
+# rich_markup_mode=None: plain click help, without importing rich (~0.1 s) for every --help
+_PLAIN = {"rich_markup_mode": None}
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, **_PLAIN,
                   help="spokeswatch: monitor network spokesperson (网络发言人) programmes on local forums.")
-config_app = typer.Typer(no_args_is_help=True, help="Work with config.yaml.")
-forum_app = typer.Typer(no_args_is_help=True, help="Add forums and boards to config.yaml.")
-db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+config_app = typer.Typer(no_args_is_help=True, help="Work with config.yaml.", **_PLAIN)
+forum_app = typer.Typer(no_args_is_help=True, help="Add forums and boards to config.yaml.", **_PLAIN)
+db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.", **_PLAIN)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(forum_app, name="forum")
@@ -37,13 +47,24 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+_LOG_FORMAT = "{time:YYYY-MM-DD HH:mm:ss} {level: <7} {message}"
+
+
 def _setup_logging(verbose: bool = False) -> None:
+    """Logs to stderr at INFO (DEBUG with -v). Commands that never log (config check, status)
+    should not pay for importing loguru: until something imports it, the settings wait in
+    loguru's own environment variables, which its default stderr handler reads on import."""
+    level = "DEBUG" if verbose else "INFO"
+    if "loguru" not in sys.modules:
+        os.environ["LOGURU_LEVEL"], os.environ["LOGURU_FORMAT"] = level, _LOG_FORMAT
+        return
+    from loguru import logger
     logger.remove()
-    logger.add(sys.stderr, level="DEBUG" if verbose else "INFO",
-               format="{time:YYYY-MM-DD HH:mm:ss} {level: <7} {message}")
+    logger.add(sys.stderr, level=level, format=_LOG_FORMAT)
 
 
 def _config(path: str) -> Config:
+    from monitor.config import load_config
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -160,6 +181,7 @@ def bulletin(period: str = typer.Option(..., "--period", help="2011Q1, 2011-03, 
              as_of: Optional[str] = typer.Option(None, "--as-of", help="figures as of this time (default: period end or now)"),
              lang: Optional[str] = typer.Option(None, help="zh or en")) -> None:
     """Write the period bulletin (bulletin.md/.html/.json) and print its headline."""
+    from monitor.periods import parse_period
     cfg = _config(config)
     try:
         p = parse_period(period)
@@ -174,33 +196,84 @@ def bulletin(period: str = typer.Option(..., "--period", help="2011Q1, 2011-03, 
 
 @app.command()
 def status(config: str = ConfigOpt) -> None:
-    """Show each forum's last poll, what is stored, and the response cases by state."""
+    """Show each forum's last poll, whether the daemon runs, what is stored, and the cases by state."""
     cfg = _config(config)
-    svc = _service(cfg)
-    runs = {r.forum_id: r for r in svc.repo.last_poll_runs()}
     tz = ZoneInfo(cfg.timezone)
-    for f in cfg.forums:
-        r = runs.get(f.id)
-        if r is None:
-            typer.echo(f"{f.id}: never polled")
-            continue
-        when = (r.finished_at or r.started_at).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        typer.echo(f"{f.id}: last poll {when} {r.status}, {r.requests} requests, {r.posts_new} new posts"
-                   + (f" — {r.error}" if r.error else ""))
-    from monitor.daemon import HEARTBEAT_SECONDS, read_heartbeat
-    beat = read_heartbeat(cfg)
-    if beat is None:
-        typer.echo("daemon: no heartbeat here (never run with this state_dir)")
-    else:
-        age = (datetime.now(timezone.utc) - datetime.fromisoformat(beat["at"])).total_seconds()
-        alive = beat["state"] == "running" and age < 4 * HEARTBEAT_SECONDS
-        typer.echo(f"daemon: {'running' if alive else 'not running'} (pid {beat['pid']}, "
-                   f"last heartbeat {age:.0f} s ago{', ' + beat['state'] if not alive else ''})")
-    counts = svc.repo.counts()
-    states = svc.repo.case_states()
+    now = _utcnow()
+    repo = _status_repository(cfg)
+    try:
+        runs = {r.forum_id: r for r in repo.last_poll_runs()} if repo else {}
+        for f in cfg.forums:
+            r = runs.get(f.id)
+            typer.echo(f"{f.id}: {_poll_line(r, tz, now) if r else 'never polled'}")
+        typer.echo(_daemon_line(cfg, now))
+        if repo is None:
+            typer.echo(f"stored: nothing (no database at {cfg.database})")
+            return
+        counts = repo.counts()
+        states = repo.case_states()
+    except SpokeswatchError as exc:
+        _fail(f"{exc} (status does not migrate: if this database is older than this version, "
+              "`spokeswatch db upgrade` brings it up to date)", 1)
+    finally:
+        if repo is not None:
+            repo.engine.dispose()
     typer.echo(f"stored: {counts['threads']} threads, {counts['posts']} posts; cases: "
                + (", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "none"))
-    svc.close()
+
+
+def _status_repository(cfg: Config):
+    """The repository for status: reads only, so no migration, and none of the service layer
+    (the poller's httpx, the reports' jinja2). None when a SQLite file does not exist yet:
+    status never creates the database."""
+    from sqlalchemy.engine import make_url
+
+    from models.db import make_engine, normalise_url
+    from models.repository import Repository
+    url = make_url(normalise_url(cfg.database))
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not url.database.startswith("file:") and not Path(url.database).exists():
+        return None
+    return Repository(make_engine(cfg.database))
+
+
+def _stamp(when: datetime, tz: ZoneInfo) -> str:
+    """A time in the office's zone with its offset: ``2026-12-02 02:34 +08:00``."""
+    local = when.astimezone(tz)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+
+
+def _poll_line(r, tz: ZoneInfo, now: datetime) -> str:
+    """One forum's newest poll run, as ``status`` shows it."""
+    error = f" — {r.error}" if r.error else ""
+    if r.status == "running":
+        minutes = max(0, int((now - r.started_at).total_seconds() // 60))
+        return f"poll running since {_stamp(r.started_at, tz)} ({minutes} min){error}"
+    if r.status == "abandoned":
+        return (f"last poll abandoned (process died): started {_stamp(r.started_at, tz)}, never finished"
+                + (f"; found abandoned {_stamp(r.finished_at, tz)}" if r.finished_at else "") + error)
+    return (f"last poll {_stamp(r.finished_at or r.started_at, tz)} {r.status}, {r.requests} requests, "
+            f"{r.posts_new} new posts{error}")
+
+
+# The daemon's heartbeat file, read here rather than through monitor.daemon, whose imports
+# (APScheduler, apprise, the whole service) status does not need. Kept equal to
+# monitor.daemon.HEARTBEAT_SECONDS / heartbeat_path by tests/test_startup.py.
+_HEARTBEAT_SECONDS = 15
+_HEARTBEAT_FILE = "heartbeat.json"
+
+
+def _daemon_line(cfg: Config, now: datetime) -> str:
+    try:
+        beat = json.loads((Path(cfg.state_dir) / _HEARTBEAT_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return "daemon: no heartbeat here (never run with this state_dir)"
+    at = datetime.fromisoformat(beat["at"])
+    age = (now - at).total_seconds()
+    alive = beat["state"] == "running" and age < 4 * _HEARTBEAT_SECONDS
+    return (f"daemon: {'running' if alive else 'not running'} (pid {beat['pid']}, "
+            f"last heartbeat {age:.0f} s ago{', ' + beat['state'] if not alive else ''})")
 
 
 @config_app.command("check")

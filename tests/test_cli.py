@@ -243,3 +243,48 @@ def test_check_full_gives_the_same_cases_as_a_plain_check(tmp_path):
     assert "newly overdue 0" in full.stdout
     assert cases() == after_plain
 
+
+def _add_poll_run(db, **fields) -> None:
+    from sqlalchemy.orm import Session
+
+    from models.db import make_engine
+    from models.tables import PollRun
+    engine = make_engine(f"sqlite:///{db}")
+    with Session(engine) as s, s.begin():
+        s.add(PollRun(**{"forum_id": "demo", "requests": 0, "threads_fetched": 0, "posts_new": 0,
+                         "posts_changed": 0, "posts_deleted": 0, **fields}))
+    engine.dispose()
+
+
+def test_status_shows_running_and_abandoned_polls_with_their_offset(tmp_path):
+    from datetime import datetime, timezone
+    from models.case_store import process_owner
+    db = tmp_path / "x.sqlite3"
+    env = {"SPOKESWATCH_DATABASE": f"sqlite:///{db}"}
+    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text("utf-8"), "utf-8")
+
+    def status() -> str:
+        r = run("status", env=env, cwd=tmp_path)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+        return r.stdout
+
+    nothing = status()  # never creates the database
+    assert "demo: never polled" in nothing and "stored: nothing (no database at" in nothing and not db.exists()
+    assert run("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    assert "demo: never polled" in status() and "stored: 0 threads, 0 posts; cases: none" in status()
+
+    utc = timezone.utc
+    _add_poll_run(db, started_at=datetime(2026, 12, 1, 18, 30, tzinfo=utc),
+                  finished_at=datetime(2026, 12, 1, 18, 31, tzinfo=utc), status="ok", requests=12, posts_new=3)
+    assert "demo: last poll 2026-12-02 02:31 +08:00 ok, 12 requests, 3 new posts" in status()
+
+    _add_poll_run(db, started_at=datetime(2026, 12, 1, 18, 34, tzinfo=utc), status="running",
+                  owner=process_owner())  # this test's own process: alive
+    assert "demo: poll running since 2026-12-02 02:34 +08:00" in status()
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    _add_poll_run(db, started_at=datetime(2026, 12, 1, 18, 40, tzinfo=utc), status="running",
+                  owner=f"{socket.gethostname()}:{int(gone.stdout)}")  # a process that has ended
+    shown = status()
+    assert "demo: last poll abandoned (process died): started 2026-12-02 02:40 +08:00, never finished" in shown
+    assert "running since" not in shown
