@@ -5,7 +5,7 @@ Three kinds of work, kept apart so that none waits behind another:
 * **Polls** run as APScheduler interval jobs (one per forum, at its interval, with jitter) in a
   thread pool of ``max_parallel_polls`` workers (default: the number of forums, at most 8).
   Each forum's job has at most one instance; a forum whose turn comes while the pool is busy
-  queues for the next free worker.
+  queues for the next free worker and runs however late (missed turns coalesce into one).
 * **The rules check** runs on one dedicated thread (:class:`CheckRunner`), never in the poll
   pool, so it never waits behind polls. It runs every ``check_interval_minutes`` and whenever
   a poll stored something: the poll only *asks* for a check (sets an event). Requests are
@@ -183,7 +183,8 @@ class Daemon:
             self.scheduler.add_job(self.poll_job, IntervalTrigger(seconds=seconds, jitter=min(60, seconds / 10),
                                                                   timezone=self.zone),
                                    args=[forum.id], id=f"poll:{forum.id}", name=f"poll {forum.id}",
-                                   executor=POLL_EXECUTOR, next_run_time=now)
+                                   executor=POLL_EXECUTOR, next_run_time=now,
+                                   misfire_grace_time=None)  # a poll kept waiting by a full pool runs late, not never
         t = self.config.digest.time
         self.scheduler.add_job(self.digest_job, CronTrigger(hour=t.hour, minute=t.minute, timezone=self.zone),
                                id="digest", name="nightly digest", executor=NIGHTLY_EXECUTOR)
