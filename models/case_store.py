@@ -37,16 +37,18 @@ class CaseStore(RepositoryBase):
                       last_activity: datetime | None = None, last_post: datetime | None = None,
                       note: str | None = None) -> None:
         """Record a profile check; a check that learned nothing keeps the earlier times."""
-        with self.session("saving presence") as s:
-            row = s.get(AccountPresence, (forum_id, uid))
-            if row is None:
-                row = AccountPresence(forum_id=forum_id, uid=uid)
-                s.add(row)
-            row.unit_id, row.checked_at, row.note = unit_id, checked_at, note
-            row.username = username or row.username
-            row.last_visit_at = last_visit or row.last_visit_at
-            row.last_activity_at = last_activity or row.last_activity_at
-            row.last_post_at = last_post or row.last_post_at
+        table = AccountPresence.__table__
+        with self.transaction("saving presence") as c:
+            c.execute(insert_ignoring_duplicates(c, table, ["forum_id", "uid"])
+                      .values(forum_id=forum_id, uid=uid, checked_at=checked_at))
+            kept = AccountPresence.last_visit_at.type  # a learned time is kept when this check learned none
+            c.execute(update(table).where(AccountPresence.forum_id == forum_id, AccountPresence.uid == uid).values(
+                unit_id=unit_id, checked_at=checked_at, note=note,
+                username=func.coalesce(username or None, AccountPresence.username),
+                last_visit_at=func.coalesce(bindparam("v", last_visit, type_=kept), AccountPresence.last_visit_at),
+                last_activity_at=func.coalesce(bindparam("a", last_activity, type_=kept),
+                                               AccountPresence.last_activity_at),
+                last_post_at=func.coalesce(bindparam("p", last_post, type_=kept), AccountPresence.last_post_at)))
 
     def presence(self) -> list[AccountPresence]:
         with self.session("reading presence") as s:
@@ -269,13 +271,25 @@ _UPDATE_CASE = (
             checked_at=bindparam("checked_at", type_=ResponseCase.due_at.type)))
 
 
-def insert_ignoring_duplicates(conn: Connection, table: Table, index_elements: list[str]):
-    """``INSERT … ON CONFLICT (key) DO NOTHING`` on SQLite and PostgreSQL alike."""
+def dialect_insert(conn: Connection, table: Table):
+    """The database's own INSERT, which knows ``ON CONFLICT`` (SQLite and PostgreSQL alike)."""
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table, key: list[str]):
+    """``INSERT … ON CONFLICT (key) DO NOTHING``."""
+    return dialect_insert(conn, table).on_conflict_do_nothing(index_elements=key)
+
+
+def upsert(conn: Connection, table: Table, key: list[str], values: dict) -> None:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` the other columns: a write two processes can race."""
+    stmt = dialect_insert(conn, table).values(**values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=key,
+                                            set_={k: stmt.excluded[k] for k in values if k not in key}))
 
 
 def process_owner() -> str:

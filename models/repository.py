@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
 
-from models.case_store import CaseStore, insert_ignoring_duplicates
+from models.case_store import CaseStore, insert_ignoring_duplicates, upsert
 from models.tables import (BoardState, ForumRow, PostRecord, PostRevision, ResponseCase,
                            ThreadCount, ThreadRecord)
 from monitor.errors import StorageError
@@ -76,12 +76,8 @@ class Repository(CaseStore):
     # ---- forums -----------------------------------------------------------
 
     def sync_forum(self, forum_id: str, name: str, engine: str, base_url: str) -> None:
-        with self.session("saving forum") as s:
-            row = s.get(ForumRow, forum_id)
-            if row is None:
-                s.add(ForumRow(id=forum_id, name=name, engine=engine, base_url=base_url))
-            else:
-                row.name, row.engine, row.base_url = name, engine, base_url
+        with self.transaction("saving forum") as c:
+            upsert(c, ForumRow.__table__, ["id"], dict(id=forum_id, name=name, engine=engine, base_url=base_url))
 
     def posts_per_page(self, forum_id: str) -> int | None:
         with self.session("reading forum") as s:
@@ -99,12 +95,9 @@ class Repository(CaseStore):
 
     def set_board_walk(self, forum_id: str, fid: int, complete: bool, at: datetime) -> None:
         """Record that a walk of the board's list started (False) or finished (True)."""
-        with self.session("saving board state") as s:
-            state = s.get(BoardState, (forum_id, fid))
-            if state is None:
-                s.add(BoardState(forum_id=forum_id, fid=fid, walk_complete=complete, walked_at=at))
-            else:
-                state.walk_complete, state.walked_at = complete, at
+        with self.transaction("saving board state") as c:
+            upsert(c, BoardState.__table__, ["forum_id", "fid"],
+                   dict(forum_id=forum_id, fid=fid, walk_complete=complete, walked_at=at))
 
     # ---- threads ----------------------------------------------------------
 

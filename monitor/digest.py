@@ -92,7 +92,7 @@ def build_digest(config: Config, repo: Repository, now: datetime, lang: str | No
     runs = {r.forum_id: r for r in repo.last_poll_runs()}
     health = [asdict(ForumHealth(r.forum_id, r.status, local(r.finished_at or r.started_at), r.error,
                                  json.loads(r.warnings) if r.warnings else []))
-              for r in runs.values() if r.status not in ("ok", "interrupted")]
+              for r in runs.values() if r.status not in ("ok", "interrupted", "running")]
     return Digest(as_of=local(now), since=local(since),
                   overdue_by_unit=dict(sorted(overdue.items(), key=lambda kv: -len(kv[1]))),
                   overdue_total=sum(len(v) for v in overdue.values()), newly_overdue=newly,

@@ -23,6 +23,7 @@ from loguru import logger
 from models.repository import KnownThread, ReadDone, Repository, StoreResult
 from monitor.assignment import Directory
 from monitor.config import Config, Forum
+from monitor.errors import StorageError
 from scrapers import discuz, discuz_api, get_engine, rss
 from scrapers.errors import FetchError, LoginError, ParseError, ScraperError
 try:
@@ -197,6 +198,9 @@ class ForumPoller:
         except ScraperError as exc:
             result.status, result.error = "failed", str(exc)
             logger.error("poll of forum {} failed: {}", self.forum.id, exc)
+        except StorageError as exc:  # the database refused a write: what was stored stays, the run says why
+            result.status, result.error = "failed", str(exc)
+            logger.error("poll of forum {} failed on the database: {}", self.forum.id, exc)
         except (PollInterrupted, StopRequested):
             result.status, result.error = "interrupted", "stopped on request; the next poll goes on from here"
             logger.info("poll of forum {} interrupted by a stop request", self.forum.id)

@@ -70,6 +70,56 @@ def test_steady_state_poll_reads_one_list_page_per_board(world):
     assert all("forumdisplay" in r for r in forum.requests)
 
 
+@pytest.mark.parametrize("skew", [timedelta(hours=-5), timedelta(hours=7)])
+def test_a_forum_whose_clock_is_off_or_frozen_costs_no_extra_requests(tmp_path, skew):
+    """The forum's clock is frozen at 2011-04-01 00:00 while ours runs hours ahead or behind:
+    open-case threads are re-read at the recheck cadence of our clock, never at every poll."""
+    forum = start_forum()
+    ours = [local(2011, 4, 1, 0, 0) - skew]
+    try:
+        svc = Service(config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}"), clock=lambda: ours[0])
+        svc.poll()
+        svc.check()
+        open_threads = len(svc.repo.threads_to_recheck("demo", ours[0] + timedelta(days=1)))
+        assert open_threads > 10
+        polls = []
+        for _ in range(5):  # 50 minutes of ten-minute polls: within the hour's recheck interval
+            ours[0] += timedelta(minutes=10)
+            [r] = svc.poll()
+            svc.check()
+            polls.append(r.requests)
+        assert polls == [3] * 5  # one list page per board, nothing re-read
+        ours[0] += timedelta(minutes=15)  # past the hour: each open-case thread re-read once
+        [r] = svc.poll()
+        assert r.threads_fetched == open_threads
+        ours[0] += timedelta(minutes=10)
+        [r] = svc.poll()
+        assert r.requests == 3
+        svc.close()
+    finally:
+        forum.stop()
+
+
+def test_a_poll_whose_process_died_shows_as_abandoned(world):
+    import subprocess
+    import sys
+    _, _, svc = world
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    run_id = svc.repo.start_poll_run("demo", local(2011, 4, 1, 0, 0))
+    from sqlalchemy import update
+
+    from models.case_store import process_owner
+    from models.tables import PollRun
+    with svc.repo.session("t") as s:
+        host = process_owner().rpartition(":")[0]
+        s.execute(update(PollRun).where(PollRun.id == run_id).values(owner=f"{host}:{dead.stdout.strip()}"))
+    [run] = svc.repo.last_poll_runs()
+    assert run.status == "abandoned" and "ended without finishing" in run.error
+    assert svc.digest().health[0]["status"] == "abandoned"
+    live = svc.repo.start_poll_run("demo", local(2011, 4, 1, 0, 5))  # this process: still running
+    assert [r.status for r in svc.repo.last_poll_runs()] == ["running"] and live > run_id
+
+
 def test_a_new_reply_fetches_only_the_last_page_of_its_thread(world):
     scenario, forum, svc = world
     svc.poll()
@@ -359,5 +409,39 @@ def test_auto_uses_the_mobile_api_when_the_site_answers_it(tmp_path, has_api, ex
         [r] = svc.poll()
         assert r.status == "ok" and r.store.new > 500
         svc.close()
+    finally:
+        forum.stop()
+
+
+def test_two_pollers_of_one_forum_at_once_store_everything_once(db_url):
+    """Two daemons (here: two services in threads) polling one forum into one database at the
+    same moment: no IntegrityError, every run recorded, each thread and post stored once."""
+    import threading
+    forum = start_forum()
+    try:
+        services = [Service(config_for(forum, db_url), clock=forum.clock.now) for _ in range(2)]
+        results, errors = [], []
+
+        def poll(svc):
+            try:
+                results.extend(svc.poll())
+                svc.check()
+            except Exception as exc:  # noqa: BLE001 - any failure fails the test
+                errors.append(exc)
+        workers = [threading.Thread(target=poll, args=(svc,)) for svc in services]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert errors == []
+        assert [r.status for r in results] == ["ok", "ok"], [r.warnings[:3] for r in results]
+        counts = services[0].repo.counts()
+        assert (counts["threads"], counts["posts"]) == (119, 560)
+        b = services[1].bulletin(Q1)
+        assert (b.received, b.answered_in_time, b.not_in_time) == (95, 39, 56)
+        keys = [(tid, state, at) for tid, state, at, _ in _case_history(services[0])]
+        assert len(keys) == len(set(keys))
+        for svc in services:
+            svc.close()
     finally:
         forum.stop()
