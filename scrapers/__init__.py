@@ -1,22 +1,23 @@
 """Forum scrapers: one module per forum engine, plus the shared fetch layer.
 
-Engines are registered in one explicit table, :data:`ENGINES`; each engine
-module exposes pure parsers (page in, records out) and URL builders.
+Engines are registered in one explicit table, :data:`ENGINES` (engine name → module);
+each engine module exposes pure parsers (page in, records out) and URL builders. The
+modules are imported when first asked for, so that importing the records (the database
+layer does) does not load the HTML parsers.
 """
 from __future__ import annotations
 
+import importlib
 import re
 from types import ModuleType
 
-from scrapers import discuz, discuz7, discuz_api, discuz_touch, generic, phpwind
-
-ENGINES: dict[str, ModuleType] = {
-    "discuz": discuz,
-    "discuz-touch": discuz_touch,
-    "discuz-api": discuz_api,
-    "discuz7": discuz7,
-    "phpwind": phpwind,
-    "generic": generic,
+ENGINES: dict[str, str] = {
+    "discuz": "scrapers.discuz",
+    "discuz-touch": "scrapers.discuz_touch",
+    "discuz-api": "scrapers.discuz_api",
+    "discuz7": "scrapers.discuz7",
+    "phpwind": "scrapers.phpwind",
+    "generic": "scrapers.generic",
 }
 
 
@@ -47,7 +48,7 @@ def detect_engine(body: bytes) -> str | None:
 def get_engine(name: str) -> ModuleType:
     """Return the engine module registered under ``name``."""
     try:
-        return ENGINES[name]
+        return importlib.import_module(ENGINES[name])
     except KeyError:
         known = ", ".join(sorted(ENGINES))
         raise KeyError(f"unknown engine {name!r}; known engines: {known}") from None
