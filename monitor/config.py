@@ -17,7 +17,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError
-from scrapers.generic import check_selectors
 
 DEFAULT_PARALLEL_POLLS_CAP = 8  # the default poll pool: one thread per forum, at most this many
 
@@ -103,6 +102,7 @@ class ThreadSelectors(_Model):
 
 def _check_selectors(section: BaseModel, key: str) -> None:
     """Refuse a selector that does not compile, or a section mixing CSS and XPath."""
+    from scrapers.generic import check_selectors  # the parsers load only for a generic forum's config
     problems = check_selectors(section.model_dump(exclude_none=True), key)
     if problems:
         raise ValueError("; ".join(problems))
