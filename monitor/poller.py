@@ -25,12 +25,7 @@ from monitor.assignment import Directory
 from monitor.config import Config, Forum
 from monitor.errors import StorageError
 from scrapers import discuz, discuz_api, get_engine, rss
-from scrapers.errors import FetchError, LoginError, ParseError, ScraperError
-try:
-    from scrapers.errors import StopRequested
-except ImportError:  # pragma: no cover
-    class StopRequested(Exception):
-        pass
+from scrapers.errors import FetchError, LoginError, ParseError, ScraperError, StopRequested
 from scrapers.fetch import Fetcher
 from scrapers.records import PromptPage, Site, ThreadPage, ThreadRow
 from scrapers.session import forget_session, load_session, save_session, session_path
@@ -111,16 +106,9 @@ def site_of(forum: Forum) -> Site:
 
 def make_fetcher(forum: Forum, stop: threading.Event | None = None, **overrides) -> Fetcher:
     """The forum's fetcher; with ``stop``, its waits (politeness, retries) end when stop is set."""
-    if stop is not None and _fetcher_takes_stop():
-        overrides.setdefault("stop", stop)
     return Fetcher(forum.base_url, user_agent=forum.user_agent, rate_limit=forum.rate_limit,
                    timeout=forum.timeout_seconds, retries=forum.retries,
-                   cookies=forum.cookie_dict() or None, **overrides)
-
-
-def _fetcher_takes_stop() -> bool:
-    import inspect
-    return "stop" in inspect.signature(Fetcher.__init__).parameters
+                   cookies=forum.cookie_dict() or None, stop=stop, **overrides)
 
 
 def _lost_fields(row: ThreadRow, known: KnownThread | None) -> bool:
