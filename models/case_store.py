@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import (Connection, Row, Table, and_, bindparam, case, func, insert, or_, select, union,
-                        update)
+from sqlalchemy import (Connection, Row, Table, and_, bindparam, case, func, insert, or_, select, text,
+                        union, update)
 
 from models.repo_base import RepositoryBase
 from models.tables import (AccountPresence, CaseEvent, CheckState, PollRun, PostRecord, ResponseCase,
@@ -89,8 +89,8 @@ class CaseStore(RepositoryBase):
     def last_poll_runs(self) -> list[PollRun]:
         """The newest poll run of each forum; a ``running`` one whose process is gone reads ``abandoned``."""
         with self.session("reading poll runs") as s:
-            newest = select(PollRun.forum_id, func.max(PollRun.id).label("id")).group_by(PollRun.forum_id).subquery()
-            runs = list(s.scalars(select(PollRun).join(newest, newest.c.id == PollRun.id).order_by(PollRun.forum_id)))
+            ids = list(s.scalars(_NEWEST_POLL_RUNS))
+            runs = list(s.scalars(select(PollRun).where(PollRun.id.in_(ids)).order_by(PollRun.forum_id)))
             s.expunge_all()
         for run in runs:
             if run.status == "running" and not owner_alive(run.owner):
@@ -256,6 +256,16 @@ _CASE_COLUMNS = (ResponseCase.id.label("case_id"), ResponseCase.state.label("cas
                  ResponseCase.answer_post_id.label("case_answer_post_id"),
                  ResponseCase.state_changed_at.label("case_state_changed_at"))
 _THREADS = ThreadRecord.__table__
+# each forum's newest poll run: a loose index scan (one probe of ix_poll_runs_forum_newest per
+# forum) instead of a GROUP BY over the whole, ever-growing history
+_NEWEST_POLL_RUNS = text("""
+    WITH RECURSIVE forum_ids(forum_id) AS (
+        SELECT min(forum_id) FROM poll_runs
+        UNION ALL
+        SELECT (SELECT min(p.forum_id) FROM poll_runs p WHERE p.forum_id > forum_ids.forum_id)
+        FROM forum_ids WHERE forum_ids.forum_id IS NOT NULL)
+    SELECT (SELECT max(p.id) FROM poll_runs p WHERE p.forum_id = forum_ids.forum_id)
+    FROM forum_ids WHERE forum_ids.forum_id IS NOT NULL""")
 _SAVE_ASSIGNMENT = (update(_THREADS).where(ThreadRecord.id == bindparam("_id"))
                     .values(unit_id=bindparam("unit_id"), assigned_by=bindparam("assigned_by"),
                             counted=bindparam("counted"), proactive_unit_id=bindparam("proactive_unit_id")))

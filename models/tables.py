@@ -223,6 +223,7 @@ class PollRun(Base):
     """One poll of one forum: what it fetched, stored, and why it failed."""
 
     __tablename__ = "poll_runs"
+    __table_args__ = (Index("ix_poll_runs_forum_newest", "forum_id", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     forum_id: Mapped[str] = mapped_column(String(64), index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,7 +4,8 @@ threads: read_pending, max_floor (what the poller needs, kept on the row), versi
 checked_version (what the incremental check selects, through a partial index);
 response_cases: an index on (state, due_at) for cases whose deadline passed; posts: an index on
 the spokesperson posts' times, for answers that "now" has reached;
-poll_runs.owner (host:pid) so a poll whose process died shows as abandoned;
+poll_runs.owner (host:pid) so a poll whose process died shows as abandoned, and an index
+that finds each forum's newest run without reading the history;
 check_state: the check's bookkeeping row, also its lock.
 
 Revision ID: 0004
@@ -40,6 +41,7 @@ def upgrade() -> None:
                     postgresql_where=_SPOKESPERSON)
     with op.batch_alter_table('poll_runs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('owner', sa.String(length=200), nullable=True))
+    op.create_index('ix_poll_runs_forum_newest', 'poll_runs', ['forum_id', 'id'])
     op.create_table('check_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('config_fingerprint', sa.String(length=64), nullable=True),
@@ -53,6 +55,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('check_state')
+    op.drop_index('ix_poll_runs_forum_newest', table_name='poll_runs')
     with op.batch_alter_table('poll_runs', schema=None) as batch_op:
         batch_op.drop_column('owner')
     op.drop_index('ix_posts_unit_posted', table_name='posts')
