@@ -34,6 +34,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -579,6 +580,7 @@ def main() -> None:
     logger.remove()
     logger.add(sys.stderr, level="WARNING")
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still cleans up
     tmp = Path(tempfile.mkdtemp(prefix="spokeswatch-scale-"))
     dbs = Databases(args.database, tmp)
     ok = False
@@ -680,6 +682,21 @@ def run(args, dbs: Databases, tmp: Path) -> None:
     print(f"bulletin 2026Q3: {bq.received:,} received, {len(bq.appendix):,} in the appendix, {bulletin_q:.2f} s; "
           f"bulletin 2025: {by.received:,} received, {len(by.appendix):,} in the appendix, {bulletin_y:.2f} s; "
           f"digest: {d.overdue_total:,} overdue, {digest_s:.2f} s", flush=True)
+    print("  where the yearly bulletin and the digest spend their time (the repository calls alone):")
+    start, end = year.bounds(config.timezone)
+    for name, fn in (("report_threads(2025)", lambda: repo.report_threads(start, end)),
+                     ("thread_posts(threads of 2025)", lambda: repo.thread_posts([t.id for t in threads])),
+                     ("spokesperson_posts(2025)", lambda: repo.spokesperson_posts(start, end)),
+                     ("unit_posts_between(2025)", lambda: repo.unit_posts_between(start, end)),
+                     ("cases_open_at(now)", lambda: repo.cases_open_at(now)),
+                     ("case_events_between(last 24 h)", lambda: repo.case_events_between(now - timedelta(days=1), now))):
+        t0 = time.perf_counter()
+        got = fn()
+        if name.startswith("report_threads"):
+            threads = got
+        print(f"    {name:32} {time.perf_counter() - t0:7.2f} s  ({len(got):,} rows"
+              + (f", {sum(map(len, got.values())):,} posts)" if isinstance(got, dict) and name.startswith("thread_posts")
+                 else ")"), flush=True)
 
     # 2c. the check in a child process: peak memory (incremental, then full)
     prev, now = now, now + timedelta(hours=3)
