@@ -197,13 +197,14 @@ class CaseStore(RepositoryBase):
 
     def cases_open_at(self, at: datetime) -> list[tuple[ResponseCase, ThreadRecord]]:
         """Cases of threads posted by ``at`` that had no answer yet at ``at``, oldest first."""
+        still_open = union(  # two indexed reads: the open cases, and those answered only after ``at``
+            select(ResponseCase.id).where(ResponseCase.state.in_(("pending", "overdue"))),
+            select(ResponseCase.id).where(ResponseCase.answered_at > at,
+                                          ResponseCase.state.in_(("answered_in_time", "answered_late"))))
         with self.session("reading cases") as s:
             return [tuple(r) for r in s.execute(
                 select(ResponseCase, ThreadRecord).join(ThreadRecord, ThreadRecord.id == ResponseCase.thread_id)
-                .where(ThreadRecord.posted_at <= at,
-                       or_(ResponseCase.state.in_(("pending", "overdue")),
-                           and_(ResponseCase.state.in_(("answered_in_time", "answered_late")),
-                                ResponseCase.answered_at > at)))
+                .where(ThreadRecord.posted_at <= at, ResponseCase.id.in_(still_open))
                 .order_by(ThreadRecord.posted_at, ThreadRecord.id))]
 
     def case_events_between(self, start: datetime, end: datetime) -> list[tuple[CaseEvent, ResponseCase, ThreadRecord]]:

@@ -2,7 +2,8 @@
 
 threads: read_pending, max_floor (what the poller needs, kept on the row), version and
 checked_version (what the incremental check selects, through a partial index);
-response_cases: an index on (state, due_at) for cases whose deadline passed; posts: an index on
+response_cases: an index on (state, due_at) for cases whose deadline passed, one on answered_at
+for the digest of a past day; posts: an index on
 the spokesperson posts' times, for answers that "now" has reached;
 poll_runs.owner (host:pid) so a poll whose process died shows as abandoned, and an index
 that finds each forum's newest run without reading the history;
@@ -37,6 +38,7 @@ def upgrade() -> None:
     op.create_index('ix_threads_unchecked', 'threads', ['id'], sqlite_where=_UNCHECKED,
                     postgresql_where=_UNCHECKED)
     op.create_index('ix_cases_state_due', 'response_cases', ['state', 'due_at'])
+    op.create_index('ix_cases_answered', 'response_cases', ['answered_at'])
     op.create_index('ix_posts_unit_posted', 'posts', ['posted_at'], sqlite_where=_SPOKESPERSON,
                     postgresql_where=_SPOKESPERSON)
     with op.batch_alter_table('poll_runs', schema=None) as batch_op:
@@ -59,6 +61,7 @@ def downgrade() -> None:
     with op.batch_alter_table('poll_runs', schema=None) as batch_op:
         batch_op.drop_column('owner')
     op.drop_index('ix_posts_unit_posted', table_name='posts')
+    op.drop_index('ix_cases_answered', table_name='response_cases')
     op.drop_index('ix_cases_state_due', table_name='response_cases')
     op.drop_index('ix_threads_unchecked', table_name='threads')
     with op.batch_alter_table('threads', schema=None) as batch_op:
