@@ -126,8 +126,9 @@ def decide(t, posts: list, config: Config, calendar: WorkCalendar, directory: Di
     if changed or (a.unit_id, o.hot, o.due_at, o.due_estimated, o.answered_at, o.answer_post_id) != (
             t.case_unit_id, t.case_hot, t.case_due_at, t.case_due_estimated, t.case_answered_at,
             t.case_answer_post_id):
-        plan.case_updates.append(_case_values(t, o.state, state_at if changed else t.case_state_changed_at, now, a.unit_id, o.hot,
-                                              o.due_at, o.due_estimated, o.answered_at, o.answer_post_id))
+        since = state_at if changed else t.case_state_changed_at
+        plan.case_updates.append(_case_values(t, o.state, since, now, a.unit_id, o.hot, o.due_at, o.due_estimated,
+                                              o.answered_at, o.answer_post_id))
 
 
 def _case_values(t, state: str, state_at: datetime, now: datetime, unit_id, hot, due_at, due_estimated,
