@@ -83,14 +83,10 @@ class Databases:
                     sqlite3.connect(sa.make_url(target).database) as dst:
                 src.backup(dst)
             return target
-        engine = sa.create_engine(url)
-        try:
-            with engine.begin() as conn:
-                if self._snapshot is None:
-                    self._snapshot = self._take(conn)
-                self._restore(conn, *self._snapshot)
-        finally:
-            engine.dispose()
+        with engine_for(url).begin() as conn:
+            if self._snapshot is None:
+                self._snapshot = self._take(conn)
+            self._restore(conn, *self._snapshot)
         return url
 
     def _take(self, conn) -> tuple[list[str], list[tuple[str, int | None]]]:
@@ -112,6 +108,7 @@ class Databases:
                          {"seq": f'public."{name}"', "value": last or 1, "called": last is not None})
 
     def close(self) -> None:
+        dispose_engines()
         if self.admin is not None:
             with self.admin.connect() as conn:
                 for name in self.created:
@@ -119,25 +116,40 @@ class Databases:
             self.admin.dispose()
 
 
+_ENGINES: dict[str, sa.Engine] = {}
+_SHAPES: dict[str, list[tuple[str, tuple[str, ...], list[str]]]] = {}
+
+
+def engine_for(url: str) -> sa.Engine:
+    """One engine per database URL for the dumps and counts (disposed with the databases)."""
+    if url not in _ENGINES:
+        _ENGINES[url] = sa.create_engine(url)
+    return _ENGINES[url]
+
+
+def dispose_engines() -> None:
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+    _SHAPES.clear()
+
+
 def dump(url: str) -> Dump:
     """Every table but poll_runs: its columns and rows, all columns, ordered by primary key, as the
     database returns them."""
-    engine = sa.create_engine(url)
-    try:
+    engine = engine_for(url)
+    if url not in _SHAPES:  # the schema does not change during a test: inspect it once
         inspector = sa.inspect(engine)
-        out: Dump = {}
-        with engine.connect() as conn:
-            for table in sorted(inspector.get_table_names()):
-                if table == "poll_runs":
-                    continue
-                cols = tuple(c["name"] for c in inspector.get_columns(table))
-                key = inspector.get_pk_constraint(table)["constrained_columns"] or cols
-                rows = conn.execute(sa.text(f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} '
-                                            f'FROM "{table}" ORDER BY {", ".join(key)}'))
-                out[table] = (cols, [tuple(row) for row in rows])
-        return out
-    finally:
-        engine.dispose()
+        _SHAPES[url] = [(t, tuple(c["name"] for c in inspector.get_columns(t)),
+                         inspector.get_pk_constraint(t)["constrained_columns"])
+                        for t in sorted(inspector.get_table_names()) if t != "poll_runs"]
+    out: Dump = {}
+    with engine.connect() as conn:
+        for table, cols, key in _SHAPES[url]:
+            rows = conn.execute(sa.text(f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} '
+                                        f'FROM "{table}" ORDER BY {", ".join(key or cols)}'))
+            out[table] = (cols, [tuple(row) for row in rows])
+    return out
 
 
 def _lines(d: Dump, leave_out: LeaveOut) -> dict[str, list[str]]:
@@ -164,12 +176,8 @@ def assert_same(now: Dump, before: Dump, leave_out: LeaveOut | None = None) -> N
 
 
 def scalar(url: str, sql: str, **params):
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.text(sql), params).scalar()
-    finally:
-        engine.dispose()
+    with engine_for(url).connect() as conn:
+        return conn.execute(sa.text(sql), params).scalar()
 
 
 # ---- the forum, the proxy, the baseline ---------------------------------------------
@@ -244,12 +252,10 @@ def baseline(request, tmp_path_factory, forum, proxy):
             svc.close()
         assert got == BULLETIN
         assert scalar(url, "SELECT count(*) FROM post_revisions") == 0
-        engine = sa.create_engine(url)
-        with engine.connect() as conn:
+        with engine_for(url).connect() as conn:
             open_threads = dict(conn.execute(sa.text(
                 "SELECT t.tid, (SELECT count(*) FROM posts p WHERE p.thread_id = t.id) FROM threads t "
                 "JOIN response_cases c ON c.thread_id = t.id WHERE c.state IN ('pending', 'overdue')")).all())
-        engine.dispose()
         assert open_threads, "the scenario has open cases to recheck"
         yield Baseline(dbs, url, dump(url), got, open_threads)
     finally:
@@ -268,12 +274,10 @@ class World:
 
     def make_due(self, tids: list[int]) -> None:
         """Threads read a day ago: the next poll re-reads them in full (the recheck of open cases)."""
-        engine = sa.create_engine(self.url)
         table = ThreadRecord.__table__
-        with engine.begin() as conn:
+        with engine_for(self.url).begin() as conn:
             read_at = conn.execute(sa.select(sa.func.max(table.c.read_at))).scalar()
             conn.execute(sa.update(table).where(table.c.tid.in_(tids)).values(read_at=read_at - timedelta(days=1)))
-        engine.dispose()
         self.due = sorted(tids)
         self.reference = dump(self.url)
 
@@ -367,11 +371,8 @@ UNFINISHED_WALK = {"board_state": {"walk_complete"}}
 
 
 def walks(url: str) -> dict[int, bool]:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        found = {fid: bool(done) for fid, done in conn.execute(sa.text("SELECT fid, walk_complete FROM board_state"))}
-    engine.dispose()
-    return found
+    with engine_for(url).connect() as conn:
+        return {fid: bool(done) for fid, done in conn.execute(sa.text("SELECT fid, walk_complete FROM board_state"))}
 
 
 @pytest.mark.parametrize("charset", ["koi8-r", "cp1252"])
