@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        TypeDecorator, UniqueConstraint, text)
+                        TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
@@ -85,13 +85,13 @@ class ThreadRecord(Base):
     ``version`` is bumped by every write that can change the thread's case (list counts,
     posts stored, edited or deleted, the thread deleted); the rules check evaluates the
     threads whose ``checked_version`` lags behind it (a partial index finds them) and sets
-    it to the version it evaluated, so a write during a check is never lost."""
+    it to the version it evaluated, so a write during a check is never lost. That partial
+    index (ix_threads_unchecked) and ix_posts_unit_posted are made by migration 0004 only:
+    declared here, their dialect options would load both SQL dialects at every import."""
 
     __tablename__ = "threads"
     __table_args__ = (UniqueConstraint("forum_id", "tid", name="uq_threads_forum_tid"),
-                      Index("ix_threads_posted", "posted_at"),
-                      Index("ix_threads_unchecked", "id", sqlite_where=text("version <> checked_version"),
-                            postgresql_where=text("version <> checked_version")))
+                      Index("ix_threads_posted", "posted_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     forum_id: Mapped[str] = mapped_column(ForeignKey("forums.id"))
     tid: Mapped[int] = mapped_column(BigInteger)
@@ -142,9 +142,8 @@ class ThreadCount(Base):
 
 class PostRecord(Base):
     __tablename__ = "posts"
-    __table_args__ = (UniqueConstraint("forum_id", "pid", name="uq_posts_forum_pid"),
-                      Index("ix_posts_unit_posted", "posted_at", sqlite_where=text("unit_id IS NOT NULL"),
-                            postgresql_where=text("unit_id IS NOT NULL")))
+    # and the partial index ix_posts_unit_posted (posted_at WHERE unit_id IS NOT NULL): migration 0004
+    __table_args__ = (UniqueConstraint("forum_id", "pid", name="uq_posts_forum_pid"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
     forum_id: Mapped[str] = mapped_column(ForeignKey("forums.id"))

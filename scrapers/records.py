@@ -11,7 +11,6 @@ from functools import cached_property
 from datetime import datetime
 from typing import Any, Literal
 
-from scrapers.charset import decode_body
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,7 @@ class Page:
     @cached_property
     def text(self) -> str:
         """The body decoded (header charset, meta tag, or detection); decoded once."""
+        from scrapers.charset import decode_body  # the records load without the charset detector
         return decode_body(self.body, self.content_type)
 
 
