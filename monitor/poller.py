@@ -122,12 +122,15 @@ def missing_posts(page: ThreadPage, ppp: int | None) -> str | None:
     """Why a whole-looking thread page lacks posts it should hold, or None.
 
     A page followed by another holds a full page of posts (a page size that changed still
-    has floors without a gap); on the last page, a gap in the floors counts as missing
-    posts only when the page's own reply count says the thread has more posts than shown
-    (a post deleted on the forum leaves a gap but also lowers the count)."""
+    has floors without a gap); on the last page, a gap in the floors (or a first page not
+    starting at floor 1) counts as missing posts only when the page's own reply count says
+    the thread has more posts than shown (a post deleted on the forum leaves a gap but also
+    lowers the count). A last page that lost its last post shows neither: a full re-read
+    then marks that post deleted, and the next reading that sees it again un-marks it."""
     posts = page.posts
     floors = [p.floor for p in posts if p.floor is not None]
-    gap = len(floors) == len(posts) and any(b - a != 1 for a, b in zip(floors, floors[1:]))
+    gap = bool(floors) and len(floors) == len(posts) and (
+        any(b - a != 1 for a, b in zip(floors, floors[1:])) or (page.page == 1 and floors[0] != 1))
     if page.next_page:
         if ppp and len(posts) < ppp and (gap or not floors):
             return f"{len(posts)} posts on a page of {ppp}"

@@ -27,7 +27,7 @@ class Page:
     def text(self) -> str:
         """The body decoded (header charset, meta tag, or detection); decoded once."""
         from scrapers.charset import decode_body  # the records load without the charset detector
-        return decode_body(self.body, self.content_type)
+        return decode_body(self.body, self.content_type, self.url)
 
 
 @dataclass(frozen=True)
