@@ -2,7 +2,7 @@
 
 Run by hand (not a test):
 
-    .venv/bin/python benchmarks/poll_benchmark.py [--boards 50] [--threads 400] [--posts 10]
+    .venv/bin/python benchmarks/poll_benchmark.py [--boards 20] [--threads 200] [--posts 10]
         [--open-share 0.05] [--database sqlite] [--database postgresql]
 
 The forum runs in a child process (its CPU does not count against the poller). Its boards are
@@ -463,8 +463,8 @@ class Database:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--boards", type=int, default=50)
-    ap.add_argument("--threads", type=int, default=400, help="threads per board")
+    ap.add_argument("--boards", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=200, help="threads per board")
     ap.add_argument("--posts", type=int, default=10, help="posts per thread (10 per page)")
     ap.add_argument("--open-share", type=float, default=0.05, help="share of threads left unanswered (open cases)")
     ap.add_argument("--poll-interval", type=float, default=10, help="poll_interval_minutes (the daemon's cadence)")
