@@ -291,9 +291,15 @@ def dialect_insert(conn: Connection, table: Table):
     return insert(table)
 
 
+_IGNORING: dict[tuple[str, str, tuple[str, ...]], object] = {}
+
+
 def insert_ignoring_duplicates(conn: Connection, table: Table, key: list[str]):
-    """``INSERT … ON CONFLICT (key) DO NOTHING``."""
-    return dialect_insert(conn, table).on_conflict_do_nothing(index_elements=key)
+    """``INSERT … ON CONFLICT (key) DO NOTHING``, built once per database kind and table."""
+    cache_key = (conn.dialect.name, table.name, tuple(key))
+    if cache_key not in _IGNORING:
+        _IGNORING[cache_key] = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=key)
+    return _IGNORING[cache_key]
 
 
 def upsert(conn: Connection, table: Table, key: list[str], values: dict) -> None:

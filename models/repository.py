@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Boolean, Connection, Integer, Text, and_, bindparam, case, func, insert, or_, select, update
 
 from models.case_store import CaseStore, insert_ignoring_duplicates, upsert
 from models.tables import (BoardState, ForumRow, PostRecord, PostRevision, ResponseCase,
@@ -23,11 +23,33 @@ from scrapers.records import Post, ThreadRow
 # statements of the post-storing hot path, built once (their cache keys are computed once too)
 _THREADS = ThreadRecord.__table__
 _POSTS = PostRecord.__table__
-_DATE_THREAD_BY_OPENER = (
-    update(_THREADS)
-    .where(ThreadRecord.id == bindparam("thread_id"),
-           or_(ThreadRecord.posted_at.is_(None), ThreadRecord.posted_precision > bindparam("precision")))
-    .values(posted_at=bindparam("at", type_=ThreadRecord.posted_at.type), posted_precision=bindparam("precision")))
+def _param(name: str, type_):
+    """A typed bind parameter (psycopg's dialect sends it with its type, so a NULL reads fine)."""
+    return bindparam(name, type_=type_)
+
+
+_OPENER_AT = _param("opener_at", ThreadRecord.posted_at.type)
+_OPENER_PRECISION = _param("opener_precision", Integer())
+_DATES_BY_OPENER = and_(_OPENER_AT.is_not(None), or_(ThreadRecord.posted_at.is_(None),
+                                                     ThreadRecord.posted_precision > _OPENER_PRECISION))
+_DONE = _param("done", Boolean())
+_TITLE, _CATEGORY = _param("title", Text()), _param("category", Text())
+# what storing a thread page does to its thread row, in one prebuilt statement: the highest
+# floor, title and category where the list gave none, the check's version, the read mark on
+# the last page, and the posting time from the opening post
+_AFTER_THREAD_PAGE = (
+    update(_THREADS).where(ThreadRecord.id == bindparam("thread_id"))
+    .values(max_floor=case((ThreadRecord.max_floor < bindparam("top"), bindparam("top")),
+                           else_=ThreadRecord.max_floor),
+            title=case((and_(_TITLE.is_not(None), or_(ThreadRecord.title.is_(None), ThreadRecord.title == "")),
+                        _TITLE), else_=ThreadRecord.title),
+            category=func.coalesce(ThreadRecord.category, _CATEGORY),
+            version=ThreadRecord.version + bindparam("bump"),
+            read_pages=case((_DONE, _param("read_pages", Integer())), else_=ThreadRecord.read_pages),
+            read_at=case((_DONE, _param("read_at", ThreadRecord.read_at.type)), else_=ThreadRecord.read_at),
+            read_pending=case((_DONE, False), else_=ThreadRecord.read_pending),
+            posted_at=case((_DATES_BY_OPENER, _OPENER_AT), else_=ThreadRecord.posted_at),
+            posted_precision=case((_DATES_BY_OPENER, _OPENER_PRECISION), else_=ThreadRecord.posted_precision)))
 _BUMP = {"version": ThreadRecord.version + 1}
 
 
@@ -203,26 +225,14 @@ class Repository(CaseStore):
             deleted = 0
             if done is not None and done.seen_pids is not None:
                 deleted = self._mark_missing_deleted(c, thread_id, done.seen_pids, done.at)
-            floors = [p.floor for p in posts if p.floor is not None]
-            values: dict = {}
-            if floors:
-                top = max(floors)
-                values["max_floor"] = case((ThreadRecord.max_floor < top, top), else_=ThreadRecord.max_floor)
-            if title:
-                values["title"] = case((or_(ThreadRecord.title.is_(None), ThreadRecord.title == ""), title),
-                                       else_=ThreadRecord.title)
-            if category:
-                values["category"] = case((ThreadRecord.category.is_(None), category), else_=ThreadRecord.category)
-            if new or changed or deleted:
-                values.update(_BUMP)
-            if done is not None:
-                values.update(read_pages=done.pages, read_at=done.at, read_pending=False)
-            if values:
-                c.execute(update(_THREADS).where(ThreadRecord.id == thread_id).values(**values))
             opener = next((p for p in posts if p.floor == 1 and p.posted_at is not None), None)
-            if opener is not None:  # the opening post dates the thread more precisely than the list
-                c.execute(_DATE_THREAD_BY_OPENER, {"thread_id": thread_id, "at": opener.posted_at,
-                                                   "precision": opener.posted_precision})
+            c.execute(_AFTER_THREAD_PAGE, {
+                "thread_id": thread_id, "top": max((p.floor for p in posts if p.floor is not None), default=0),
+                "title": title or None, "category": category or None, "bump": int(bool(new or changed or deleted)),
+                "done": done is not None, "read_pages": done.pages if done else None, "read_at": done.at if done else None,
+                # the opening post dates the thread more precisely than the list
+                "opener_at": opener.posted_at if opener else None,
+                "opener_precision": opener.posted_precision if opener else None})
         return StoreResult(new=new, changed=changed, deleted=deleted)
 
     def _store_post_rows(self, c: Connection, forum_id: str, thread_id: int, posts: Sequence[Post],
@@ -233,9 +243,8 @@ class Repository(CaseStore):
         existing = {} if assume_new else self._stored_posts(c, forum_id, [p.pid for p in posts])
         fresh = [(p, u) for p, u in zip(posts, units) if p.pid not in existing]
         new = 0
-        if fresh:  # Core executemany: no ORM unit of work on the hot path
-            inserted = c.execute(insert_ignoring_duplicates(c, _POSTS, ["forum_id", "pid"]),
-                                 [_new_post_values(forum_id, thread_id, p, u, seen_at) for p, u in fresh]).rowcount
+        if fresh:  # the hot path: one driver-level executemany
+            inserted = _insert_new_posts(c, forum_id, thread_id, fresh, seen_at)
             new = len(fresh) if inserted is None or inserted < 0 else inserted
             if new < len(fresh):  # another poller stored some first: refresh them from this reading
                 existing.update(self._stored_posts(c, forum_id, [p.pid for p, _ in fresh]))
@@ -344,12 +353,29 @@ def _refreshed_thread_values(old, fid: int, row: ThreadRow, seen_at: datetime) -
                 last_seen_at=seen_at), counts_changed
 
 
-def _new_post_values(forum_id: str, thread_id: int, post: Post, unit: str | None, seen_at: datetime) -> dict:
-    return dict(thread_id=thread_id, forum_id=forum_id, pid=post.pid, floor=post.floor, author=post.author,
-                author_uid=post.author_uid, unit_id=unit, posted_at=post.posted_at,
-                posted_precision=post.posted_precision, body=post.body,
-                body_hash=body_hash(post.body, post.edit_note), edit_note=post.edit_note,
-                first_seen_at=seen_at, last_seen_at=seen_at)
+_POST_COLUMNS = ("thread_id", "forum_id", "pid", "floor", "author", "author_uid", "unit_id", "posted_at",
+                 "posted_precision", "body", "body_hash", "edit_note", "first_seen_at", "last_seen_at")
+_INSERT_POSTS_SQL: dict[str, str] = {}
+
+
+def _insert_new_posts(c: Connection, forum_id: str, thread_id: int, fresh: list[tuple[Post, str | None]],
+                      seen_at: datetime) -> int:
+    """``INSERT … ON CONFLICT DO NOTHING`` of new posts straight through the driver's executemany
+    (SQLAlchemy's per-row parameter processing cost more than the insert itself); times are
+    bound as :class:`UTCDateTime` binds them. Returns the rows inserted (-1: not known)."""
+    dialect = c.dialect
+    sql = _INSERT_POSTS_SQL.get(dialect.name)
+    if sql is None:
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        sql = _INSERT_POSTS_SQL[dialect.name] = (
+            f"INSERT INTO posts ({', '.join(_POST_COLUMNS)}) VALUES ({', '.join([mark] * len(_POST_COLUMNS))}) "
+            "ON CONFLICT (forum_id, pid) DO NOTHING")
+    bind_time = PostRecord.posted_at.type.process_bind_param
+    seen = bind_time(seen_at, dialect)
+    params = [(thread_id, forum_id, p.pid, p.floor, p.author, p.author_uid, unit, bind_time(p.posted_at, dialect),
+               p.posted_precision, p.body, body_hash(p.body, p.edit_note), p.edit_note, seen, seen)
+              for p, unit in fresh]
+    return c.exec_driver_sql(sql, params).rowcount
 
 
 def _more_precise(old_at: datetime | None, old_prec: int | None, at: datetime | None, precision: int,

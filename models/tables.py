@@ -32,6 +32,7 @@ class UTCDateTime(TypeDecorator):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+    _last_sqlite: tuple = (None, None)  # the last time formatted for SQLite (one tuple: thread-safe)
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "sqlite":
@@ -43,10 +44,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pass aware times")
-        value = value.astimezone(timezone.utc)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-        return value
+        if dialect.name != "sqlite":
+            return value.astimezone(timezone.utc)
+        seen, text = self._last_sqlite
+        if value is seen:  # a poll binds one "seen at" time to every row it writes
+            return text
+        utc = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+        text = utc.isoformat(" ", "microseconds")[:26]  # without the +00:00
+        self._last_sqlite = (value, text)
+        return text
 
     def process_result_value(self, value, dialect):
         if value is None:
