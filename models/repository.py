@@ -110,13 +110,17 @@ class Repository(CaseStore):
         with self.session("saving posts per page") as s:
             s.execute(update(ForumRow).where(ForumRow.id == forum_id).values(posts_per_page=ppp))
 
-    def board_walk_complete(self, forum_id: str, fid: int) -> bool:
-        with self.session("reading board state") as s:
-            state = s.get(BoardState, (forum_id, fid))
-            return bool(state and state.walk_complete)
+    def start_board_walk(self, forum_id: str, fid: int, at: datetime) -> bool:
+        """Record that a walk of the board's list started; return whether the previous one finished."""
+        with self.transaction("saving board state") as c:
+            finished = c.execute(select(BoardState.walk_complete).where(
+                BoardState.forum_id == forum_id, BoardState.fid == fid)).scalar()
+            upsert(c, BoardState.__table__, ["forum_id", "fid"],
+                   dict(forum_id=forum_id, fid=fid, walk_complete=False, walked_at=at))
+        return bool(finished)
 
     def set_board_walk(self, forum_id: str, fid: int, complete: bool, at: datetime) -> None:
-        """Record that a walk of the board's list started (False) or finished (True)."""
+        """Record that a walk of the board's list finished (True) or was left unfinished."""
         with self.transaction("saving board state") as c:
             upsert(c, BoardState.__table__, ["forum_id", "fid"],
                    dict(forum_id=forum_id, fid=fid, walk_complete=complete, walked_at=at))

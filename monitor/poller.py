@@ -210,8 +210,7 @@ class ForumPoller:
         previous walk finished: after an interrupted or failed one, older pages may
         hold rows never stored, so the walk goes on to the end (list pages only).
         A list page that is not whole stores nothing and leaves the walk unfinished."""
-        may_stop_early = self.repo.board_walk_complete(self.forum.id, fid)
-        self.repo.set_board_walk(self.forum.id, fid, False, self.clock())
+        may_stop_early = self.repo.start_board_walk(self.forum.id, fid, self.clock())
         url: str | None = self.engine.board_url(self.site, fid)
         for _ in range(self.forum.max_pages):
             page, parsed = self._get_parsed(url, self.engine.parse_thread_list)
