@@ -7,7 +7,7 @@ import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (Connection, Row, Table, and_, bindparam, case, func, insert, or_, select, text,
@@ -61,7 +61,10 @@ class CaseStore(RepositoryBase):
             return [tuple(r) for r in s.execute(
                 select(PostRecord.forum_id, PostRecord.author_uid, PostRecord.author, in_period,
                        func.max(PostRecord.posted_at))
-                .where(PostRecord.unit_id.is_not(None), PostRecord.deleted_at.is_(None))
+                # a range on posted_at lets the partial index of spokesperson posts serve: it reads
+                # the spokespersons' posts, not every post stored
+                .where(PostRecord.unit_id.is_not(None), PostRecord.posted_at >= _EPOCH,
+                       PostRecord.deleted_at.is_(None))
                 .group_by(PostRecord.forum_id, PostRecord.author_uid, PostRecord.author))]
 
     # ---- poll runs --------------------------------------------------------
@@ -186,14 +189,17 @@ class CaseStore(RepositoryBase):
 
     # ---- reports ----------------------------------------------------------
 
-    def report_threads(self, posted_from: datetime, posted_to: datetime) -> list[ThreadRecord]:
-        """Live threads posted in [from, to) that count or are proactive items."""
-        with self.session("reading threads for report") as s:
-            return list(s.scalars(select(ThreadRecord).where(
-                ThreadRecord.posted_at >= posted_from, ThreadRecord.posted_at < posted_to,
-                ThreadRecord.deleted_at.is_(None),
-                or_(ThreadRecord.counted.is_(True), ThreadRecord.proactive_unit_id.is_not(None)))
-                .order_by(ThreadRecord.posted_at, ThreadRecord.id)))
+    def report_threads(self, posted_from: datetime, posted_to: datetime) -> list:
+        """Live threads posted in [from, to) that count or are proactive items, each with its
+        case (``case_*`` columns, None without one): the columns the bulletin reads, no bodies."""
+        with self.transaction("reading threads for report") as c:
+            return c.execute(
+                select(*_THREAD_COLUMNS, ThreadRecord.url, *_CASE_COLUMNS)
+                .outerjoin(ResponseCase, ResponseCase.thread_id == ThreadRecord.id)
+                .where(ThreadRecord.posted_at >= posted_from, ThreadRecord.posted_at < posted_to,
+                       ThreadRecord.deleted_at.is_(None),
+                       or_(ThreadRecord.counted.is_(True), ThreadRecord.proactive_unit_id.is_not(None)))
+                .order_by(ThreadRecord.posted_at, ThreadRecord.id)).all()
 
     def cases_open_at(self, at: datetime) -> list[tuple[ResponseCase, ThreadRecord]]:
         """Cases of threads posted by ``at`` that had no answer yet at ``at``, oldest first."""
@@ -257,6 +263,7 @@ _CASE_COLUMNS = (ResponseCase.id.label("case_id"), ResponseCase.state.label("cas
                  ResponseCase.answer_post_id.label("case_answer_post_id"),
                  ResponseCase.state_changed_at.label("case_state_changed_at"))
 _THREADS = ThreadRecord.__table__
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # each forum's newest poll run: a loose index scan (one probe of ix_poll_runs_forum_newest per
 # forum) instead of a GROUP BY over the whole, ever-growing history
 _NEWEST_POLL_RUNS = text("""

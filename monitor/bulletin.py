@@ -15,7 +15,7 @@ from models.repository import Repository
 from monitor.check import calendar_of, outcome_of
 from monitor.config import Config
 from monitor.periods import Period
-from monitor.rules import IN_TIME, LATE, PENDING
+from monitor.rules import IN_TIME, LATE, PENDING, outcome_at
 
 OFFICE = "（未明确责任单位）"
 OFFICE_EN = "(no unit assigned)"
@@ -100,7 +100,9 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
     rows = {u.id: UnitRow(u.id, u.name) for u in config.units}
     rows[None] = UnitRow(None, office)
     threads = [t for t in repo.report_threads(start, end) if t.posted_at <= as_of]
-    posts = repo.thread_posts([t.id for t in threads])
+    # the recorded cases give each thread's outcome at ``as_of``; a thread the check has not
+    # evaluated yet (its reading unfinished) is evaluated here from its posts
+    unchecked = repo.thread_posts([t.id for t in threads if t.case_id is None and not t.proactive_unit_id])
     appendix: list[AppendixRow] = []
     response_hours: dict[str | None, list[float]] = {k: [] for k in rows}
     estimated = hot_late = 0
@@ -109,7 +111,9 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
             rows.setdefault(t.proactive_unit_id, UnitRow(t.proactive_unit_id, t.proactive_unit_id)).proactive += 1
             continue
         row = rows.setdefault(t.unit_id, UnitRow(t.unit_id, names.get(t.unit_id, str(t.unit_id))))
-        o = outcome_of(t, posts[t.id], config, calendar, as_of)
+        o = (outcome_at(as_of, t.case_due_at, t.case_due_estimated, t.case_hot, t.case_answered_at,
+                        t.case_answer_post_id) if t.case_id is not None
+             else outcome_of(t, unchecked[t.id], config, calendar, as_of))
         row.received += 1
         estimated += o.due_estimated
         if o.answered_at is not None:

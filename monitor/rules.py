@@ -71,6 +71,15 @@ def is_hot(timeline: Timeline, rules: Rules) -> bool:
                 or (hot.min_replies and timeline.reply_count >= hot.min_replies))
 
 
+def outcome_at(at: datetime, due_at: datetime, due_estimated: bool, hot: bool, answered_at: datetime | None,
+               answer_post_id: int | None) -> Outcome:
+    """A recorded case's outcome as it stood at ``at``: an answer that came later did not exist yet."""
+    if answered_at is not None and answered_at <= at:
+        return Outcome(IN_TIME if answered_at <= due_at else LATE, due_at, due_estimated, hot, answered_at,
+                       answer_post_id)
+    return Outcome(OVERDUE if at >= due_at else PENDING, due_at, due_estimated, hot, None, None)
+
+
 def evaluate(timeline: Timeline, rules: Rules, calendar: WorkCalendar, now: datetime) -> Outcome:
     """The outcome of a thread's case as of ``now``."""
     due, estimated = due_time(timeline.posted_at, rules.respond_within, calendar)
@@ -82,7 +91,6 @@ def evaluate(timeline: Timeline, rules: Rules, calendar: WorkCalendar, now: date
     answer = next((r for r in timeline.replies
                    if r.unit_id is not None and r.posted_at <= now
                    and (timeline.unit_id is None or r.unit_id == timeline.unit_id)), None)
-    if answer is not None:
-        state = IN_TIME if answer.posted_at <= due else LATE
-        return Outcome(state, due, estimated, hot, answer.posted_at, answer.post_id)
-    return Outcome(OVERDUE if now >= due else PENDING, due, estimated, hot, None, None)
+    if answer is None:
+        return outcome_at(now, due, estimated, hot, None, None)
+    return outcome_at(now, due, estimated, hot, answer.posted_at, answer.post_id)

@@ -25,9 +25,16 @@ class WorkCalendar:
         self.tz = ZoneInfo(tz)
         self._warned: set[int] = set()
         self._lock = threading.Lock()
+        self._days: dict[date, tuple[bool, bool]] = {}  # answers so far: the library's lookup is slow
 
     def is_workday(self, day: date) -> tuple[bool, bool]:
         """(working day?, estimated?) for one date."""
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._look_up(day)
+        return known
+
+    def _look_up(self, day: date) -> tuple[bool, bool]:
         if day in self.extra_holidays:
             return False, False
         if day in self.extra_workdays:

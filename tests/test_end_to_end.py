@@ -445,3 +445,26 @@ def test_two_pollers_of_one_forum_at_once_store_everything_once(db_url):
             svc.close()
     finally:
         forum.stop()
+
+
+def test_the_bulletin_from_recorded_cases_equals_a_re_evaluation_from_the_posts(world):
+    """The bulletin reads each thread's outcome from its recorded case; evaluating every thread
+    again from its posts (as it did before) must give the same document at any ``as_of``."""
+    from dataclasses import asdict
+    from types import SimpleNamespace
+
+    from monitor.bulletin import build_bulletin
+    _, _, svc = world
+    svc.poll()
+    svc.check()
+    recorded = svc.repo.report_threads
+
+    def without_cases(*args):
+        return [SimpleNamespace(**{**row._asdict(), "case_id": None}) for row in recorded(*args)]
+    for as_of in (local(2011, 2, 1), local(2011, 3, 10, 12, 0), local(2011, 4, 1)):
+        from_cases = asdict(build_bulletin(svc.config, svc.repo, Q1, as_of))
+        svc.repo.report_threads = without_cases
+        from_posts = asdict(build_bulletin(svc.config, svc.repo, Q1, as_of))
+        svc.repo.report_threads = recorded
+        assert from_cases == from_posts
+        assert from_cases["received"] > 0
