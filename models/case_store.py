@@ -125,25 +125,25 @@ class CaseStore(RepositoryBase):
         (index on state, due_at), and open cases with a spokesperson post that ``now`` has
         reached since the last check. Full: every thread. Threads whose reading a poll has
         not finished are left for a later check."""
-        columns = (*_THREAD_COLUMNS, *_CASE_COLUMNS)
-        query = (select(*columns).outerjoin(ResponseCase, ResponseCase.thread_id == ThreadRecord.id)
+        query = (select(*_THREAD_COLUMNS, *_CASE_COLUMNS)
+                 .outerjoin(ResponseCase, ResponseCase.thread_id == ThreadRecord.id)
                  .where(ThreadRecord.read_pending.is_(False)))
-        if not full:
-            sources = [select(ThreadRecord.id).where(ThreadRecord.version != ThreadRecord.checked_version),
-                       select(ResponseCase.thread_id).where(ResponseCase.state == "pending",
-                                                            ResponseCase.due_at <= now)]
-            if previous_now is not None:
-                sources.append(select(PostRecord.thread_id).where(
-                    PostRecord.unit_id.is_not(None), PostRecord.posted_at > previous_now,
-                    PostRecord.posted_at <= now))
-            query = query.where(ThreadRecord.id.in_(union(*sources)))
-        last = 0
-        while True:
-            rows = c.execute(query.where(ThreadRecord.id > last).order_by(ThreadRecord.id).limit(batch)).all()
-            if not rows:
-                return
-            yield rows
-            last = rows[-1].id
+        if full:
+            last = 0
+            while rows := c.execute(query.where(ThreadRecord.id > last).order_by(ThreadRecord.id).limit(batch)).all():
+                yield rows
+                last = rows[-1].id
+            return
+        sources = [select(ThreadRecord.id).where(ThreadRecord.version != ThreadRecord.checked_version),
+                   select(ResponseCase.thread_id).where(ResponseCase.state == "pending", ResponseCase.due_at <= now)]
+        if previous_now is not None:
+            sources.append(select(PostRecord.thread_id).where(
+                PostRecord.unit_id.is_not(None), PostRecord.posted_at > previous_now, PostRecord.posted_at <= now))
+        # the ids first, then their rows by primary key: given the ids inside one query,
+        # PostgreSQL cannot estimate "version <> checked_version" and walks every thread
+        ids = sorted(c.execute(union(*sources)).scalars())
+        for chunk in _chunks(ids, batch):
+            yield c.execute(query.where(ThreadRecord.id.in_(chunk)).order_by(ThreadRecord.id)).all()
 
     def thread_posts(self, thread_ids: Sequence[int]) -> dict[int, list]:
         """Live posts of the given threads in floor order (the reports' read)."""
