@@ -201,25 +201,26 @@ class CaseStore(RepositoryBase):
                        or_(ThreadRecord.counted.is_(True), ThreadRecord.proactive_unit_id.is_not(None)))
                 .order_by(ThreadRecord.posted_at, ThreadRecord.id)).all()
 
-    def cases_open_at(self, at: datetime) -> list[tuple[ResponseCase, ThreadRecord]]:
-        """Cases of threads posted by ``at`` that had no answer yet at ``at``, oldest first."""
+    def cases_open_at(self, at: datetime) -> list:
+        """Cases of threads posted by ``at`` that had no answer yet at ``at``, oldest first: the
+        columns a digest item shows (case unit, due time, hot, estimated; thread title, url, time)."""
         still_open = union(  # two indexed reads: the open cases, and those answered only after ``at``
             select(ResponseCase.id).where(ResponseCase.state.in_(("pending", "overdue"))),
             select(ResponseCase.id).where(ResponseCase.answered_at > at,
                                           ResponseCase.state.in_(("answered_in_time", "answered_late"))))
-        with self.session("reading cases") as s:
-            return [tuple(r) for r in s.execute(
-                select(ResponseCase, ThreadRecord).join(ThreadRecord, ThreadRecord.id == ResponseCase.thread_id)
-                .where(ThreadRecord.posted_at <= at, ResponseCase.id.in_(still_open))
-                .order_by(ThreadRecord.posted_at, ThreadRecord.id))]
+        with self.transaction("reading cases") as c:
+            return c.execute(select(*_DIGEST_COLUMNS).join(ThreadRecord, ThreadRecord.id == ResponseCase.thread_id)
+                             .where(ThreadRecord.posted_at <= at, ResponseCase.id.in_(still_open))
+                             .order_by(ThreadRecord.posted_at, ThreadRecord.id)).all()
 
-    def case_events_between(self, start: datetime, end: datetime) -> list[tuple[CaseEvent, ResponseCase, ThreadRecord]]:
-        with self.session("reading case events") as s:
-            return [tuple(r) for r in s.execute(
-                select(CaseEvent, ResponseCase, ThreadRecord)
-                .join(ResponseCase, ResponseCase.id == CaseEvent.case_id)
-                .join(ThreadRecord, ThreadRecord.id == ResponseCase.thread_id)
-                .where(and_(CaseEvent.at >= start, CaseEvent.at < end)).order_by(CaseEvent.at))]
+    def case_events_between(self, start: datetime, end: datetime) -> list:
+        """State changes that happened in [start, end), oldest first: the event's state and the
+        columns of :meth:`cases_open_at`."""
+        with self.transaction("reading case events") as c:
+            return c.execute(select(CaseEvent.state.label("event_state"), *_DIGEST_COLUMNS)
+                             .join(ResponseCase, ResponseCase.id == CaseEvent.case_id)
+                             .join(ThreadRecord, ThreadRecord.id == ResponseCase.thread_id)
+                             .where(CaseEvent.at >= start, CaseEvent.at < end).order_by(CaseEvent.at)).all()
 
     def unit_posts_between(self, start: datetime, end: datetime) -> dict[str, int]:
         """Posts per unit in [start, end): tells which spokespersons were active."""
@@ -263,6 +264,8 @@ _CASE_COLUMNS = (ResponseCase.id.label("case_id"), ResponseCase.state.label("cas
                  ResponseCase.answer_post_id.label("case_answer_post_id"),
                  ResponseCase.state_changed_at.label("case_state_changed_at"))
 _THREADS = ThreadRecord.__table__
+_DIGEST_COLUMNS = (ResponseCase.unit_id, ResponseCase.due_at, ResponseCase.hot, ResponseCase.due_estimated,
+                   ThreadRecord.title, ThreadRecord.url, ThreadRecord.posted_at)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # each forum's newest poll run: a loose index scan (one probe of ix_poll_runs_forum_newest per
 # forum) instead of a GROUP BY over the whole, ever-growing history

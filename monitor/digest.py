@@ -71,24 +71,25 @@ def build_digest(config: Config, repo: Repository, now: datetime, lang: str | No
     office = OFFICE if lang == "zh" else OFFICE_EN
     local = lambda dt: dt.astimezone(tz).strftime("%Y-%m-%d %H:%M")  # noqa: E731
 
-    def item(case, t) -> dict:
-        return asdict(DigestItem(
-            title=t.title, url=t.url, unit=names.get(case.unit_id, office), posted_at=local(t.posted_at),
-            due_at=local(case.due_at), age=waited_text(now - t.posted_at, lang),
+    def item(case) -> dict:
+        """One line of the digest from a case row (its thread's columns included)."""
+        return vars(DigestItem(
+            title=case.title, url=case.url, unit=names.get(case.unit_id, office), posted_at=local(case.posted_at),
+            due_at=local(case.due_at), age=waited_text(now - case.posted_at, lang),
             late_by=waited_text(max(now - case.due_at, timedelta(0)), lang), hot=case.hot,
             estimated=case.due_estimated))
 
     overdue: dict[str, list[dict]] = {}
     due_soon = []
     soon = now + timedelta(hours=config.digest.due_soon_hours)
-    for case, t in repo.cases_open_at(now):  # oldest first; also right for a past ``now``
+    for case in repo.cases_open_at(now):  # oldest first; also right for a past ``now``
         if case.due_at <= now:
-            overdue.setdefault(names.get(case.unit_id, office), []).append(item(case, t))
+            overdue.setdefault(names.get(case.unit_id, office), []).append(item(case))
         elif case.due_at <= soon:
-            due_soon.append(item(case, t))
+            due_soon.append(item(case))
     events = repo.case_events_between(since, now)
-    newly = [item(c, t) for e, c, t in events if e.state == "overdue"]
-    late = [item(c, t) for e, c, t in events if e.state == "answered_late"]
+    newly = [item(e) for e in events if e.event_state == "overdue"]
+    late = [item(e) for e in events if e.event_state == "answered_late"]
     runs = {r.forum_id: r for r in repo.last_poll_runs()}
     health = [asdict(ForumHealth(r.forum_id, r.status, local(r.finished_at or r.started_at), r.error,
                                  json.loads(r.warnings) if r.warnings else []))
