@@ -54,17 +54,18 @@ class CaseStore(RepositoryBase):
         with self.session("reading presence") as s:
             return list(s.scalars(select(AccountPresence)))
 
-    def spokesperson_posts(self, start: datetime, end: datetime) -> list[tuple[str, int | None, str | None, int, datetime | None]]:
-        """(forum, uid, author, posts in [start, end), newest post ever seen) per spokesperson author."""
+    def spokesperson_posts(self, start: datetime, end: datetime, before: bool = False) -> list[tuple]:
+        """(forum, uid, author, posts in [start, end), newest post) per spokesperson author, over
+        the spokesperson posts made since ``start`` (with ``before``: over those made before it,
+        for accounts silent since). Both read through the partial index of spokesperson posts."""
         in_period = func.sum(case((and_(PostRecord.posted_at >= start, PostRecord.posted_at < end), 1), else_=0))
-        with self.session("reading spokesperson posts") as s:
-            return [tuple(r) for r in s.execute(
+        when = and_(PostRecord.posted_at >= _EPOCH, PostRecord.posted_at < start) if before \
+            else PostRecord.posted_at >= start
+        with self.transaction("reading spokesperson posts") as c:
+            return [tuple(r) for r in c.execute(
                 select(PostRecord.forum_id, PostRecord.author_uid, PostRecord.author, in_period,
                        func.max(PostRecord.posted_at))
-                # a range on posted_at lets the partial index of spokesperson posts serve: it reads
-                # the spokespersons' posts, not every post stored
-                .where(PostRecord.unit_id.is_not(None), PostRecord.posted_at >= _EPOCH,
-                       PostRecord.deleted_at.is_(None))
+                .where(PostRecord.unit_id.is_not(None), when, PostRecord.deleted_at.is_(None))
                 .group_by(PostRecord.forum_id, PostRecord.author_uid, PostRecord.author))]
 
     # ---- poll runs --------------------------------------------------------
@@ -194,7 +195,7 @@ class CaseStore(RepositoryBase):
         case (``case_*`` columns, None without one): the columns the bulletin reads, no bodies."""
         with self.transaction("reading threads for report") as c:
             return c.execute(
-                select(*_THREAD_COLUMNS, ThreadRecord.url, *_CASE_COLUMNS)
+                select(*_REPORT_COLUMNS)
                 .outerjoin(ResponseCase, ResponseCase.thread_id == ThreadRecord.id)
                 .where(ThreadRecord.posted_at >= posted_from, ThreadRecord.posted_at < posted_to,
                        ThreadRecord.deleted_at.is_(None),
@@ -264,6 +265,12 @@ _CASE_COLUMNS = (ResponseCase.id.label("case_id"), ResponseCase.state.label("cas
                  ResponseCase.answer_post_id.label("case_answer_post_id"),
                  ResponseCase.state_changed_at.label("case_state_changed_at"))
 _THREADS = ThreadRecord.__table__
+_REPORT_COLUMNS = (ThreadRecord.id, ThreadRecord.title, ThreadRecord.url, ThreadRecord.posted_at,
+                   ThreadRecord.unit_id, ThreadRecord.proactive_unit_id, ThreadRecord.max_views,
+                   ThreadRecord.max_replies, ResponseCase.id.label("case_id"),
+                   ResponseCase.due_at.label("case_due_at"), ResponseCase.due_estimated.label("case_due_estimated"),
+                   ResponseCase.hot.label("case_hot"), ResponseCase.answered_at.label("case_answered_at"),
+                   ResponseCase.answer_post_id.label("case_answer_post_id"))
 _DIGEST_COLUMNS = (ResponseCase.unit_id, ResponseCase.due_at, ResponseCase.hot, ResponseCase.due_estimated,
                    ThreadRecord.title, ThreadRecord.url, ThreadRecord.posted_at)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -172,23 +172,28 @@ def _spokespersons(config: Config, repo: Repository, start: datetime, end: datet
                    tz: ZoneInfo) -> list[dict]:
     """One row per configured account: posts in the period, last post seen, last visit (profile)."""
     posts = repo.spokesperson_posts(start, end)
+
+    def posts_of(a, found: list[tuple]) -> list[tuple]:
+        return [p for p in found if p[0] == a.forum and ((a.uid is not None and p[1] == a.uid)
+                                                         or (a.uid is None and p[2] == a.username))]
+    accounts = [(unit, a) for unit in config.units for a in unit.accounts]
+    if any(not posts_of(a, posts) for _, a in accounts):  # silent since the period began: look further back
+        posts += repo.spokesperson_posts(start, end, before=True)
     presence = {(p.forum_id, p.uid): p for p in repo.presence()}
     stale = as_of - timedelta(days=config.inactive_after_days)
     rows = []
-    for unit in config.units:
-        for a in unit.accounts:
-            mine = [p for p in posts if p[0] == a.forum and ((a.uid is not None and p[1] == a.uid)
-                                                              or (a.uid is None and p[2] == a.username))]
-            seen = presence.get((a.forum, a.uid)) if a.uid is not None else None
-            last_post = max((p[4] for p in mine if p[4]), default=None)
-            last_visit = seen.last_visit_at if seen else None
-            in_period = sum(p[3] or 0 for p in mine)
-            rows.append({
-                "unit": unit.name, "forum": a.forum, "account": a.username or (seen.username if seen else None) or str(a.uid),
-                "uid": a.uid, "posts_in_period": in_period,
-                "last_post_seen": _local(last_post, tz) if last_post else None,
-                "last_visit": _local(last_visit, tz) if last_visit else None,
-                "rarely_online": in_period == 0 and (last_visit is None or last_visit < stale)})
+    for unit, a in accounts:
+        mine = posts_of(a, posts)
+        seen = presence.get((a.forum, a.uid)) if a.uid is not None else None
+        last_post = max((p[4] for p in mine if p[4]), default=None)
+        last_visit = seen.last_visit_at if seen else None
+        in_period = sum(p[3] or 0 for p in mine)
+        rows.append({
+            "unit": unit.name, "forum": a.forum, "account": a.username or (seen.username if seen else None) or str(a.uid),
+            "uid": a.uid, "posts_in_period": in_period,
+            "last_post_seen": _local(last_post, tz) if last_post else None,
+            "last_visit": _local(last_visit, tz) if last_visit else None,
+            "rarely_online": in_period == 0 and (last_visit is None or last_visit < stale)})
     return rows
 
 
