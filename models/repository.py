@@ -230,12 +230,14 @@ class Repository(CaseStore):
             if done is not None and done.seen_pids is not None:
                 deleted = self._mark_missing_deleted(c, thread_id, done.seen_pids, done.at)
             opener = next((p for p in posts if p.floor == 1 and p.posted_at is not None), None)
-            c.execute(_AFTER_THREAD_PAGE, {
+            bind_time = ThreadRecord.read_at.type.process_bind_param
+            _execute_prebuilt(c, _AFTER_THREAD_PAGE, {
                 "thread_id": thread_id, "top": max((p.floor for p in posts if p.floor is not None), default=0),
                 "title": title or None, "category": category or None, "bump": int(bool(new or changed or deleted)),
-                "done": done is not None, "read_pages": done.pages if done else None, "read_at": done.at if done else None,
+                "done": done is not None, "read_pages": done.pages if done else None,
+                "read_at": bind_time(done.at, c.dialect) if done else None,
                 # the opening post dates the thread more precisely than the list
-                "opener_at": opener.posted_at if opener else None,
+                "opener_at": bind_time(opener.posted_at, c.dialect) if opener else None,
                 "opener_precision": opener.posted_precision if opener else None})
         return StoreResult(new=new, changed=changed, deleted=deleted)
 
@@ -355,6 +357,22 @@ def _refreshed_thread_values(old, fid: int, row: ThreadRow, seen_at: datetime) -
                 posted_at=posted_at, posted_precision=posted_precision, last_post_at=last_at,
                 last_post_precision=last_precision, changed_at=seen_at if changed else old.changed_at,
                 last_seen_at=seen_at), counts_changed
+
+
+_PREBUILT: dict[tuple[str, int], tuple[str, list[str] | None, dict]] = {}
+
+
+def _execute_prebuilt(c: Connection, stmt, values: dict) -> None:
+    """Run a prebuilt statement straight through the driver: compiled once per database kind,
+    its parameters given already bound (times as :class:`UTCDateTime` binds them)."""
+    key = (c.dialect.name, id(stmt))
+    if key not in _PREBUILT:
+        compiled = stmt.compile(dialect=c.dialect)
+        literals = {name: bind.effective_value for name, bind in compiled.binds.items()}  # e.g. '' and False
+        _PREBUILT[key] = (compiled.string, compiled.positiontup, literals)
+    sql, order, literals = _PREBUILT[key]
+    params = {**literals, **values}
+    c.exec_driver_sql(sql, tuple(params[name] for name in order) if order is not None else params)
 
 
 _POST_COLUMNS = ("thread_id", "forum_id", "pid", "floor", "author", "author_uid", "unit_id", "posted_at",
