@@ -7,7 +7,7 @@ import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (Connection, Row, Table, and_, bindparam, case, func, insert, or_, select, text,
@@ -124,11 +124,12 @@ class CaseStore(RepositoryBase):
         Incremental: threads written since they were last evaluated (version ahead of
         checked_version, a partial index), pending cases whose deadline has passed
         (index on state, due_at), and open cases with a spokesperson post that ``now`` has
-        reached since the last check. Full: every thread. Threads whose reading a poll has
-        not finished are left for a later check."""
+        reached since the last check. Full: every thread. A thread whose reading a poll has
+        not finished waits for a later check, for ``READ_GRACE`` at most: a thread that cannot
+        be read whole is then judged on what is stored (its deadline still passes)."""
         query = (select(*_THREAD_COLUMNS, *_CASE_COLUMNS)
                  .outerjoin(ResponseCase, ResponseCase.thread_id == ThreadRecord.id)
-                 .where(ThreadRecord.read_pending.is_(False)))
+                 .where(or_(ThreadRecord.read_pending.is_(False), ThreadRecord.changed_at < now - READ_GRACE)))
         if full:
             last = 0
             while rows := c.execute(query.where(ThreadRecord.id > last).order_by(ThreadRecord.id).limit(batch)).all():
@@ -166,8 +167,8 @@ class CaseStore(RepositoryBase):
     @staticmethod
     def apply_check(c: Connection, plan: CheckPlan, now: datetime) -> None:
         """Write one batch of the check's decisions with a few executemany statements."""
-        if plan.assignments:
-            c.execute(_SAVE_ASSIGNMENT, plan.assignments)
+        if plan.checked:  # first, in id order: the same order pollers lock threads in
+            c.execute(_MARK_CHECKED, plan.checked)
         if plan.new_cases:
             rows = c.execute(insert_ignoring_duplicates(c, ResponseCase.__table__, ["thread_id"])
                              .returning(ResponseCase.id, ResponseCase.thread_id), plan.new_cases).all()
@@ -178,8 +179,6 @@ class CaseStore(RepositoryBase):
             c.execute(_UPDATE_CASE, plan.case_updates)
         if plan.events:
             c.execute(insert(CaseEvent.__table__), plan.events)
-        if plan.checked:
-            c.execute(_MARK_CHECKED, plan.checked)
 
     @staticmethod
     def finish_check(c: Connection, fingerprint: str, now: datetime, full: bool) -> None:
@@ -245,11 +244,10 @@ class CaseStore(RepositoryBase):
 class CheckPlan:
     """One batch of the rules check's writes (executemany parameter lists)."""
 
-    assignments: list[dict] = field(default_factory=list)
     new_cases: list[dict] = field(default_factory=list)
     case_updates: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
-    checked: list[dict] = field(default_factory=list)
+    checked: list[dict] = field(default_factory=list)  # each thread evaluated: version seen, assignment
 
 
 CheckStateRow = Row
@@ -265,6 +263,7 @@ _CASE_COLUMNS = (ResponseCase.id.label("case_id"), ResponseCase.state.label("cas
                  ResponseCase.answer_post_id.label("case_answer_post_id"),
                  ResponseCase.state_changed_at.label("case_state_changed_at"))
 _THREADS = ThreadRecord.__table__
+READ_GRACE = timedelta(days=1)
 _REPORT_COLUMNS = (ThreadRecord.id, ThreadRecord.title, ThreadRecord.url, ThreadRecord.posted_at,
                    ThreadRecord.unit_id, ThreadRecord.proactive_unit_id, ThreadRecord.max_views,
                    ThreadRecord.max_replies, ResponseCase.id.label("case_id"),
@@ -284,11 +283,10 @@ _NEWEST_POLL_RUNS = text("""
         FROM forum_ids WHERE forum_ids.forum_id IS NOT NULL)
     SELECT (SELECT max(p.id) FROM poll_runs p WHERE p.forum_id = forum_ids.forum_id)
     FROM forum_ids WHERE forum_ids.forum_id IS NOT NULL""")
-_SAVE_ASSIGNMENT = (update(_THREADS).where(ThreadRecord.id == bindparam("_id"))
-                    .values(unit_id=bindparam("unit_id"), assigned_by=bindparam("assigned_by"),
-                            counted=bindparam("counted"), proactive_unit_id=bindparam("proactive_unit_id")))
 _MARK_CHECKED = (update(_THREADS).where(ThreadRecord.id == bindparam("_id"))
-                 .values(checked_version=bindparam("_version")))
+                 .values(checked_version=bindparam("_version"), unit_id=bindparam("unit_id"),
+                         assigned_by=bindparam("assigned_by"), counted=bindparam("counted"),
+                         proactive_unit_id=bindparam("proactive_unit_id")))
 _UPDATE_CASE = (
     update(ResponseCase.__table__).where(ResponseCase.id == bindparam("_id"))
     .values(state=bindparam("state"), state_changed_at=bindparam("state_changed_at", type_=ResponseCase.due_at.type),

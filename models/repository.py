@@ -136,10 +136,12 @@ class Repository(CaseStore):
             rows = c.execute(
                 select(ThreadRecord.tid, ThreadRecord.id, ThreadRecord.replies, ThreadRecord.last_post_at,
                        ThreadRecord.last_post_precision, ThreadRecord.last_poster, ThreadRecord.read_pages,
-                       ThreadRecord.max_floor, ThreadRecord.read_pending, ThreadRecord.author)
+                       ThreadRecord.max_floor, ThreadRecord.read_pending, ThreadRecord.author,
+                       ThreadRecord.deleted_at)
                 .where(ThreadRecord.forum_id == forum_id, ThreadRecord.tid.in_(tids))).all()
         return {r.tid: KnownThread(r.id, r.replies, r.last_post_at, r.last_post_precision, r.last_poster,
-                                   r.read_pages, r.max_floor or 0, needs_read=bool(r.read_pending),
+                                   r.read_pages, r.max_floor or 0,
+                                   needs_read=bool(r.read_pending) or r.deleted_at is not None,
                                    author=r.author) for r in rows}
 
     def upsert_thread_rows(self, forum_id: str, fid: int, rows: Sequence[ThreadRow],
@@ -191,13 +193,14 @@ class Repository(CaseStore):
         order the rules check writes them in, so the two never deadlock."""
         return {r.tid: r for r in c.execute(
             select(*_THREAD_ROW_COLUMNS).where(ThreadRecord.forum_id == forum_id, ThreadRecord.tid.in_(tids))
-            .order_by(ThreadRecord.id).with_for_update())}
+            .order_by(ThreadRecord.id).with_for_update(key_share=True))}
 
     def mark_thread_deleted(self, thread_id: int, at: datetime) -> None:
         """The forum says the thread is gone: mark it and its posts, drop nothing."""
         with self.transaction("marking thread deleted") as c:
+            # read from the first page again if it is listed again (restored, or out of moderation)
             c.execute(update(_THREADS).where(ThreadRecord.id == thread_id)
-                      .values(read_pending=False, read_at=at))
+                      .values(read_pending=False, read_at=at, read_pages=0, max_floor=0))
             c.execute(update(_THREADS).where(ThreadRecord.id == thread_id, ThreadRecord.deleted_at.is_(None))
                       .values(deleted_at=at, changed_at=at, **_BUMP))
             c.execute(update(_POSTS).where(PostRecord.thread_id == thread_id, PostRecord.deleted_at.is_(None))
@@ -225,7 +228,7 @@ class Repository(CaseStore):
         had stored first). ``assume_new`` skips looking for stored copies (a thread never
         stored before)."""
         with self.transaction("saving posts") as c:
-            new, changed = self._store_post_rows(c, forum_id, thread_id, posts, units, seen_at, assume_new)
+            new, changed, revised = self._store_post_rows(c, forum_id, thread_id, posts, units, seen_at, assume_new)
             deleted = 0
             if done is not None and done.seen_pids is not None:
                 deleted = self._mark_missing_deleted(c, thread_id, done.seen_pids, done.at)
@@ -233,7 +236,7 @@ class Repository(CaseStore):
             bind_time = ThreadRecord.read_at.type.process_bind_param
             _execute_prebuilt(c, _AFTER_THREAD_PAGE, {
                 "thread_id": thread_id, "top": max((p.floor for p in posts if p.floor is not None), default=0),
-                "title": title or None, "category": category or None, "bump": int(bool(new or changed or deleted)),
+                "title": title or None, "category": category or None, "bump": int(bool(new or revised or deleted)),
                 "done": done is not None, "read_pages": done.pages if done else None,
                 "read_at": bind_time(done.at, c.dialect) if done else None,
                 # the opening post dates the thread more precisely than the list
@@ -242,10 +245,10 @@ class Repository(CaseStore):
         return StoreResult(new=new, changed=changed, deleted=deleted)
 
     def _store_post_rows(self, c: Connection, forum_id: str, thread_id: int, posts: Sequence[Post],
-                         units: Sequence[str | None], seen_at: datetime, assume_new: bool) -> tuple[int, int]:
-        """(new, edited) after inserting new posts and updating stored ones."""
+                         units: Sequence[str | None], seen_at: datetime, assume_new: bool) -> tuple[int, int, int]:
+        """(new, edited, revised in any way) after inserting new posts and updating stored ones."""
         if not posts:
-            return 0, 0
+            return 0, 0, 0
         existing = {} if assume_new else self._stored_posts(c, forum_id, [p.pid for p in posts])
         fresh = [(p, u) for p, u in zip(posts, units) if p.pid not in existing]
         new = 0
@@ -254,16 +257,17 @@ class Repository(CaseStore):
             new = len(fresh) if inserted is None or inserted < 0 else inserted
             if new < len(fresh):  # another poller stored some first: refresh them from this reading
                 existing.update(self._stored_posts(c, forum_id, [p.pid for p, _ in fresh]))
-        changed, touched = 0, []
+        changed, revised, touched = 0, 0, []
         for post, unit in zip(posts, units):
             if post.pid in existing:
                 edited, untouched = self._refresh_post(c, existing[post.pid], post, unit, seen_at)
                 changed += edited
+                revised += not untouched  # undeleted, re-tagged, re-dated or edited: the check looks again
                 if untouched:
                     touched.append({"post_id": existing[post.pid].id, "seen": seen_at})
         if touched:  # posts seen again unchanged: one executemany
             c.execute(_TOUCH_POST, touched)
-        return new, changed
+        return new, changed, revised
 
     @staticmethod
     def _stored_posts(c: Connection, forum_id: str, pids: list[int]) -> dict:

@@ -94,14 +94,14 @@ def decide(t, posts: list, config: Config, calendar: WorkCalendar, directory: Di
            plan: CheckPlan, result: CheckResult) -> None:
     """Add one thread's changes (assignment, case, events) to ``plan``; ``t`` is a thread row
     joined with its case (``case_*`` columns, None without a case)."""
-    plan.checked.append({"_id": t.id, "_version": t.version})
+    evaluated = {"_id": t.id, "_version": t.version, "unit_id": t.unit_id, "assigned_by": t.assigned_by,
+                 "counted": t.counted, "proactive_unit_id": t.proactive_unit_id}
+    plan.checked.append(evaluated)  # written with the assignment, in one id-ordered statement
     if t.posted_at is None:
         return  # not datable: looked at again when it changes
     a = assignment_of(directory, t, posts)
-    if (a.unit_id, a.assigned_by, a.counted, a.proactive_unit_id) != (
-            t.unit_id, t.assigned_by, t.counted, t.proactive_unit_id):
-        plan.assignments.append({"_id": t.id, "unit_id": a.unit_id, "assigned_by": a.assigned_by,
-                                 "counted": a.counted, "proactive_unit_id": a.proactive_unit_id})
+    evaluated.update(unit_id=a.unit_id, assigned_by=a.assigned_by, counted=a.counted,
+                     proactive_unit_id=a.proactive_unit_id)
     if t.deleted_at is not None or not a.counted:
         if t.case_id is not None and t.case_state != "void":
             plan.case_updates.append(_case_values(t, "void", now, now, t.case_unit_id, t.case_hot, t.case_due_at,

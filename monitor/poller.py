@@ -195,13 +195,21 @@ class ForumPoller:
         except (PollInterrupted, StopRequested):
             result.status, result.error = "interrupted", "stopped on request; the next poll goes on from here"
             logger.info("poll of forum {} interrupted by a stop request", self.forum.id)
+        except Exception as exc:  # a bug: the run still says what happened, then the error goes on up
+            result.status, result.error = "failed", f"internal error: {exc.__class__.__name__}: {exc}"
+            self._finish(result, started, t0)
+            raise
+        self._finish(result, started, t0)
+        return result
+
+    def _finish(self, result: PollResult, started: datetime, t0: float) -> None:
+        """Close the poll run recorded at the start."""
         if result.status == "ok" and result.warnings:
             result.status = "partial"
         result.requests = self.fetcher.stats.requests
         finished = started + timedelta(seconds=time.monotonic() - t0)
         self.repo.finish_poll_run(result.run_id, finished, result.status, result.error, result.requests,
                                   result.threads_fetched, result.store, result.warnings)
-        return result
 
     def _poll_board(self, fid: int, result: PollResult) -> None:
         """Walk a board's list newest first, reading changed threads.
@@ -336,6 +344,7 @@ class ForumPoller:
             if isinstance(parsed, PromptPage):
                 if parsed.reason == "not_found":
                     self.repo.mark_thread_deleted(thread_id, self.clock())
+                    result.threads_changed += 1  # its case is void now: the check should know
                     logger.info("thread {} on {} is gone from the forum: marked deleted", tid, self.forum.id)
                 else:
                     result.warnings.append(f"thread {tid}: {parsed.reason}: {parsed.message}")
@@ -402,7 +411,11 @@ def poll_forum(config: Config, forum: Forum, repo: Repository, clock: Clock = ut
     own = fetcher is None
     fetcher = fetcher or make_fetcher(forum, stop)
     try:
-        return ForumPoller(config, forum, repo, fetcher, clock, stop=stop).poll(recheck=recheck)
+        try:
+            poller = ForumPoller(config, forum, repo, fetcher, clock, stop=stop)
+        except StopRequested:  # stopped while asking a discuz-auto site which way in it answers
+            return PollResult(forum.id, status="interrupted", error="stopped on request before the poll began")
+        return poller.poll(recheck=recheck)
     finally:
         if own:
             fetcher.close()

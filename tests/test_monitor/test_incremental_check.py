@@ -36,6 +36,7 @@ class FakeThread:
     posts: list[Post] = field(default_factory=list)
     views: int = 10
     deleted: bool = False
+    removed: dict = field(default_factory=dict)  # floor index → a reply deleted on the forum
 
 
 class History:
@@ -59,14 +60,16 @@ class History:
         uid = self.rnd.randint(1000, 1050)
         return uid, f"网友{uid}"
 
-    def write(self, t: FakeThread, read: bool = True) -> None:
-        """What a poll stores for the thread: its list row, then (``read``) every page of it."""
+    def write(self, t: FakeThread, read: bool = True, relist: bool = True) -> None:
+        """What a poll stores for the thread: its list row (unless only a recheck re-reads it,
+        ``relist`` False), then (``read``) every page of it."""
         live = [p for p in t.posts if p is not None]
         row = ThreadRow(t.tid, t.title, f"thread-{t.tid}", live[0].author, live[0].author_uid, live[0].posted_at, 0,
                         len(live) - 1, t.views, live[-1].posted_at, 0, live[-1].author)
         units = [self.directory.unit_of_post("demo", p) for p in live]
         for repo in self.repos:
-            ids = repo.upsert_thread_rows("demo", t.fid, [row], self.now)
+            ids = (repo.upsert_thread_rows("demo", t.fid, [row], self.now) if relist
+                   else {t.tid: repo.known_threads("demo", [t.tid])[t.tid].id})
             if t.deleted:
                 repo.mark_thread_deleted(ids[t.tid], self.now)
             elif read:
@@ -90,21 +93,28 @@ class History:
             return
         t = self.rnd.choice(alive)
         live = [p for p in t.posts if p is not None]
+        relist = True
         if r < 0.65:  # a reply, a third of them by a spokesperson
             who = self.rnd.choice(SPOKESPERSONS) if self.rnd.random() < 0.35 else self.citizen()
             ahead = timedelta(hours=self.rnd.choice([0, 0, 0, 2]))  # a forum clock ahead of ours
             t.posts.append(self.post(*who, len(t.posts) + 1, "已转相关部门办理。", ahead))
-        elif r < 0.72:  # an edit
+        elif r < 0.72:  # an edit, found by a recheck (the list row does not move)
+            relist = t.tid not in self.pending_reads
             p = self.rnd.choice(live)
             t.posts[t.posts.index(p)] = Post(p.pid, p.floor, p.author, p.author_uid, p.posted_at, 0,
                                              p.body + "（已编辑）", edit_note="本帖最后由 编辑")
         elif r < 0.8 and len(live) > 1:  # a reply deleted
-            t.posts[t.posts.index(self.rnd.choice(live[1:]))] = None
-        elif r < 0.84:  # the thread deleted
+            i = t.posts.index(self.rnd.choice(live[1:]))
+            t.removed[i], t.posts[i] = t.posts[i], None
+        elif r < 0.83 and t.removed:  # a deleted reply back (after a bad read), found by a recheck
+            relist = t.tid not in self.pending_reads
+            i = self.rnd.choice(sorted(t.removed))
+            t.posts[i] = t.removed.pop(i)
+        elif r < 0.86:  # the thread deleted
             t.deleted = True
         elif r < 0.9:  # it gets hot
             t.views += self.rnd.choice([500, 20000])
-        self.write(t, read=self.rnd.random() > 0.08)
+        self.write(t, read=self.rnd.random() > 0.08 or not relist, relist=relist)
 
     def finish_reads(self) -> None:
         for tid in sorted(self.pending_reads):
@@ -223,3 +233,36 @@ def test_two_checks_at_once_record_each_event_once(db_url, tmp_path):
     assert len(keys) == len(set(keys))  # no event recorded twice
     for r in repos:
         r.engine.dispose()
+
+
+@pytest.mark.parametrize("change", ["restored", "re-dated", "re-tagged"])
+def test_a_recheck_that_changes_the_answer_without_new_posts_is_seen_by_the_incremental_check(tmp_path, change):
+    """A spokesperson's answer that a bad read marked deleted and a recheck finds again, an answer
+    first stored without its time, or one re-tagged to its unit: no new post, no edit, yet the
+    case changes, and the incremental check must see it as the full one does."""
+    config = sample_config()
+    repos = [_repo(f"sqlite:///{tmp_path / name}.sqlite3") for name in ("incremental", "full")]
+    posted = local(2024, 10, 8, 9, 0)
+    opener = Post(1, 1, "网友1", 1001, posted, 0, "停水了")
+    answer = Post(2, 2, "供水公司发言人", 31, posted + timedelta(hours=3), 0, "已安排抢修")
+    first, later = {"restored": ([opener, answer], [opener, answer]),
+                    "re-dated": ([opener, Post(2, 2, "供水公司发言人", 31, None, 0, "已安排抢修")], [opener, answer]),
+                    "re-tagged": ([opener, answer], [opener, answer])}[change]
+    first_units = [None, None] if change == "re-tagged" else [None, "water"]
+    results = []
+    for repo, full in zip(repos, (False, True)):
+        repo.sync_forum("demo", "demo", "discuz", "http://demo/")
+        row = ThreadRow(5, "小区停水", "t", "网友1", 1001, posted, 0, 1, 5, posted, 0, "网友1")
+        tid = repo.upsert_thread_rows("demo", 4, [row], posted)[5]
+        repo.store_posts("demo", tid, first, first_units, posted, done=ReadDone(1, posted, frozenset({1, 2})))
+        if change == "restored":  # a bad full read without the answer marks it deleted
+            repo.store_posts("demo", tid, [opener], [None], posted, done=ReadDone(1, posted, frozenset({1})))
+        run_check(config, repo, local(2024, 10, 12, 9, 0), full=full)
+        recheck = local(2024, 10, 12, 10, 0)  # no list row moved: only the recheck reads the thread
+        repo.store_posts("demo", tid, later, [None, "water"], recheck, done=ReadDone(1, recheck, frozenset({1, 2})))
+        run_check(config, repo, local(2024, 10, 12, 11, 0), full=full)
+        results.append(decisions(repo))
+    assert results[0] == results[1]
+    assert results[1][0][0][2] == "answered_in_time"
+    for repo in repos:
+        repo.engine.dispose()

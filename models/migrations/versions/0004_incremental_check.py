@@ -28,7 +28,7 @@ _SPOKESPERSON = sa.text("unit_id IS NOT NULL")
 
 def upgrade() -> None:
     with op.batch_alter_table('threads', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('read_pending', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('read_pending', sa.Boolean(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('max_floor', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='1'))
         batch_op.add_column(sa.Column('checked_version', sa.Integer(), nullable=False, server_default='0'))
