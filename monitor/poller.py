@@ -243,12 +243,13 @@ class ForumPoller:
             url = parsed.next_page
         self.repo.set_board_walk(self.forum.id, fid, True, self.clock())
 
-    def _read_changed(self, fid: int, rows: list[ThreadRow], result: PollResult) -> list[ThreadRow]:
+    def _read_changed(self, fid: int, rows: list[ThreadRow], result: PollResult,
+                      feed: bool = False) -> list[ThreadRow]:
         """Store the rows that changed since the last poll (one transaction) and read their
         threads; return them. Raises IncompletePage, storing nothing, when rows lack fields
         that the same threads had before (a damaged list page)."""
         known = self.repo.known_threads(self.forum.id, [r.tid for r in rows])
-        damaged = [r.tid for r in rows if _lost_fields(r, known.get(r.tid))]
+        damaged = [] if feed else [r.tid for r in rows if _lost_fields(r, known.get(r.tid))]  # feeds carry no counts
         if damaged:
             raise IncompletePage(f"rows of threads {damaged[:5]} lack the author or counts they had before")
         changed = [r for r in rows if not _unchanged(r, known.get(r.tid))]
@@ -268,10 +269,7 @@ class ForumPoller:
                                 self.engine.thread_url)
         result.list_pages += 1
         result.warnings += [f"{url}: {w}" for w in parsed.warnings]
-        try:
-            self._read_changed(board.fid, parsed.threads, result)
-        except IncompletePage as exc:
-            result.warnings.append(f"{url}: {exc}; nothing of it stored, read again next poll")
+        self._read_changed(board.fid, parsed.threads, result, feed=True)
 
     # ---- login sessions -------------------------------------------------
 
