@@ -23,17 +23,13 @@ from scrapers.records import Post, ThreadRow
 # statements of the post-storing hot path, built once (their cache keys are computed once too)
 _THREADS = ThreadRecord.__table__
 _POSTS = PostRecord.__table__
-def _param(name: str, type_):
-    """A typed bind parameter (psycopg's dialect sends it with its type, so a NULL reads fine)."""
-    return bindparam(name, type_=type_)
-
-
-_OPENER_AT = _param("opener_at", ThreadRecord.posted_at.type)
-_OPENER_PRECISION = _param("opener_precision", Integer())
+# typed bind parameters: psycopg's dialect sends each with its type, so a NULL reads fine
+_OPENER_AT = bindparam("opener_at", type_=ThreadRecord.posted_at.type)
+_OPENER_PRECISION = bindparam("opener_precision", type_=Integer())
 _DATES_BY_OPENER = and_(_OPENER_AT.is_not(None), or_(ThreadRecord.posted_at.is_(None),
                                                      ThreadRecord.posted_precision > _OPENER_PRECISION))
-_DONE = _param("done", Boolean())
-_TITLE, _CATEGORY = _param("title", Text()), _param("category", Text())
+_DONE = bindparam("done", type_=Boolean())
+_TITLE, _CATEGORY = bindparam("title", type_=Text()), bindparam("category", type_=Text())
 # what storing a thread page does to its thread row, in one prebuilt statement: the highest
 # floor, title and category where the list gave none, the check's version, the read mark on
 # the last page, and the posting time from the opening post
@@ -45,8 +41,8 @@ _AFTER_THREAD_PAGE = (
                         _TITLE), else_=ThreadRecord.title),
             category=func.coalesce(ThreadRecord.category, _CATEGORY),
             version=ThreadRecord.version + bindparam("bump"),
-            read_pages=case((_DONE, _param("read_pages", Integer())), else_=ThreadRecord.read_pages),
-            read_at=case((_DONE, _param("read_at", ThreadRecord.read_at.type)), else_=ThreadRecord.read_at),
+            read_pages=case((_DONE, bindparam("read_pages", type_=Integer())), else_=ThreadRecord.read_pages),
+            read_at=case((_DONE, bindparam("read_at", type_=ThreadRecord.read_at.type)), else_=ThreadRecord.read_at),
             read_pending=case((_DONE, False), else_=ThreadRecord.read_pending),
             posted_at=case((_DATES_BY_OPENER, _OPENER_AT), else_=ThreadRecord.posted_at),
             posted_precision=case((_DATES_BY_OPENER, _OPENER_PRECISION), else_=ThreadRecord.posted_precision)))
@@ -115,15 +111,13 @@ class Repository(CaseStore):
         with self.transaction("saving board state") as c:
             finished = c.execute(select(BoardState.walk_complete).where(
                 BoardState.forum_id == forum_id, BoardState.fid == fid)).scalar()
-            upsert(c, BoardState.__table__, ["forum_id", "fid"],
-                   dict(forum_id=forum_id, fid=fid, walk_complete=False, walked_at=at))
+            _save_board_walk(c, forum_id, fid, False, at)
         return bool(finished)
 
     def set_board_walk(self, forum_id: str, fid: int, complete: bool, at: datetime) -> None:
         """Record that a walk of the board's list finished (True) or was left unfinished."""
         with self.transaction("saving board state") as c:
-            upsert(c, BoardState.__table__, ["forum_id", "fid"],
-                   dict(forum_id=forum_id, fid=fid, walk_complete=complete, walked_at=at))
+            _save_board_walk(c, forum_id, fid, complete, at)
 
     # ---- threads ----------------------------------------------------------
 
@@ -331,6 +325,11 @@ _UPDATE_THREAD_ROW = (
             deleted_at=None, read_pending=True, **_BUMP))
 _TOUCH_POST = (update(_POSTS).where(PostRecord.id == bindparam("post_id"))
                .values(last_seen_at=bindparam("seen", type_=PostRecord.last_seen_at.type)))
+
+
+def _save_board_walk(c: Connection, forum_id: str, fid: int, complete: bool, at: datetime) -> None:
+    upsert(c, BoardState.__table__, ["forum_id", "fid"],
+           dict(forum_id=forum_id, fid=fid, walk_complete=complete, walked_at=at))
 
 
 def _new_thread_values(forum_id: str, fid: int, row: ThreadRow, seen_at: datetime) -> dict:

@@ -197,9 +197,9 @@ class ForumPoller:
             logger.info("poll of forum {} interrupted by a stop request", self.forum.id)
         except Exception as exc:  # a bug: the run still says what happened, then the error goes on up
             result.status, result.error = "failed", f"internal error: {exc.__class__.__name__}: {exc}"
-            self._finish(result, started, t0)
             raise
-        self._finish(result, started, t0)
+        finally:
+            self._finish(result, started, t0)
         return result
 
     def _finish(self, result: PollResult, started: datetime, t0: float) -> None:

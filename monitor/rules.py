@@ -91,6 +91,5 @@ def evaluate(timeline: Timeline, rules: Rules, calendar: WorkCalendar, now: date
     answer = next((r for r in timeline.replies
                    if r.unit_id is not None and r.posted_at <= now
                    and (timeline.unit_id is None or r.unit_id == timeline.unit_id)), None)
-    if answer is None:
-        return outcome_at(now, due, estimated, hot, None, None)
-    return outcome_at(now, due, estimated, hot, answer.posted_at, answer.post_id)
+    return outcome_at(now, due, estimated, hot, answer.posted_at if answer else None,
+                      answer.post_id if answer else None)
