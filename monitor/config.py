@@ -258,6 +258,28 @@ class Digest(_Model):
         "put passwords and tokens in ${ENV_VAR}"))
 
 
+class Health(_Model):
+    """The daemon's health and metrics endpoint."""
+
+    listen: str = Field("127.0.0.1:9108", description=(
+        "HOST:PORT serving /healthz and /metrics (Prometheus); empty: off"))
+    stale_after_intervals: float = Field(3, gt=0, description=(
+        "/healthz fails when a forum has not polled successfully within this many of its poll intervals"))
+
+
+class Log(_Model):
+    """Where and how the daemon logs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="lowest level logged")
+    json_lines: bool = Field(False, alias="json", description=(
+        "one JSON object per line (with forum, board and run id) instead of human lines"))
+    file: str | None = Field(None, description="also write the log to this file (rotated)")
+    rotation: str = Field("50 MB", description="rotate the log file at this size or age, e.g. '50 MB', '1 day'")
+    retention: str = Field("30 days", description="delete rotated log files older than this, e.g. '30 days'")
+
+
 class Config(_Model):
     """The whole config.yaml."""
 
@@ -275,6 +297,12 @@ class Config(_Model):
     rules: Rules = Field(Rules(), description="response-time rules")
     calendar: CalendarOverrides = Field(CalendarOverrides(), description="working-day overrides")
     digest: Digest = Field(Digest(), description="nightly digest")
+    health: Health = Field(Health(), description="health and metrics endpoint of the daemon")
+    log: Log = Field(Log(), description="logging of the daemon")
+    alert_after_hours: float = Field(6, gt=0, description=(
+        "a forum failing for this long is reported once to digest.notify, and once more when it recovers"))
+    backoff_max_minutes: float = Field(120, gt=0, description=(
+        "a failing forum is polled less often, doubling its interval after each failure up to this"))
 
     @field_validator("max_parallel_polls", mode="before")
     @classmethod

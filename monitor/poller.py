@@ -54,6 +54,7 @@ class PollResult:
     status: str = "ok"  # ok | partial (warnings) | failed | interrupted
     error: str | None = None
     requests: int = 0
+    bytes: int = 0  # response bytes read
     list_pages: int = 0
     threads_fetched: int = 0
     thread_pages: int = 0
@@ -206,7 +207,7 @@ class ForumPoller:
         """Close the poll run recorded at the start."""
         if result.status == "ok" and result.warnings:
             result.status = "partial"
-        result.requests = self.fetcher.stats.requests
+        result.requests, result.bytes = self.fetcher.stats.requests, self.fetcher.stats.bytes
         finished = started + timedelta(seconds=time.monotonic() - t0)
         self.repo.finish_poll_run(result.run_id, finished, result.status, result.error, result.requests,
                                   result.threads_fetched, result.store, result.warnings)
