@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StorageError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x5370_6B57_4D69_6772  # the advisory lock key migrations take on PostgreSQL
 
 
 def normalise_url(url: str) -> str:
@@ -32,7 +33,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # a daemon holds one connection per running poll for its advisory lock, beside the poll's own
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def upgrade(engine: Engine) -> None:
@@ -43,6 +45,8 @@ def upgrade(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # two nodes starting together: one migrates, the other waits
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except SQLAlchemyError as exc:

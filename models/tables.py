@@ -255,3 +255,45 @@ class CheckState(Base):
     checked_now: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the "now" the last check used
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     full_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Node(Base):
+    """A running daemon (one row per process), beating every few seconds: replicas on one
+    database see each other here and split the forums among the live ones."""
+
+    __tablename__ = "nodes"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid:start
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobSchedule(Base):
+    """When a shared job (a forum's poll, the periodic check) is next due, across replicas.
+
+    A node runs the job only after claiming it: an UPDATE that moves ``next_due_at`` on, and
+    succeeds for one node only. A forum's failures live here too (backoff, alert once)."""
+
+    __tablename__ = "job_schedule"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # poll:<forum> | check
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    owner: Mapped[str | None] = mapped_column(String(200))  # the node that claimed it last
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failed runs
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    alerted: Mapped[bool] = mapped_column(Boolean, default=False)  # the office was told it is failing
+
+
+class OnceMark(Base):
+    """Work done at most once across restarts and replicas: the digest of a day, its delivery
+    to one target. The first node to insert the row does the work."""
+
+    __tablename__ = "once_marks"
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)  # digest | delivery
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # day, or day + target
+    node: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="started")  # started | done | failed
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -94,16 +94,27 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+_VERBOSE = [False]  # -v, for commands that set up logging from the config (run)
+
+
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "-v", "--verbose", help="debug logging")) -> None:
+    _VERBOSE[0] = verbose
     _setup_logging(verbose)
 
 
 @app.command()
 def run(config: str = ConfigOpt) -> None:
-    """Run the service: poll every forum at its interval, check rules, write the nightly digest."""
+    """Run the service: poll every forum at its interval, check rules, write the nightly digest.
+    SIGHUP or an edit of config.yaml reloads the config; SIGTERM stops it."""
     from monitor.daemon import Daemon
-    Daemon(_service(_config(config))).run()
+    from monitor.logs import setup_from_config
+    cfg = _config(config)
+    setup_from_config(cfg, _VERBOSE[0])
+    try:
+        Daemon(_service(cfg), config, verbose=_VERBOSE[0]).run()
+    except SpokeswatchError as exc:
+        _fail(str(exc), 1)
 
 
 @app.command()
@@ -117,12 +128,35 @@ def poll(config: str = ConfigOpt, forum: Optional[str] = typer.Option(None, "--f
         except KeyError as exc:
             _fail(exc.args[0], 2)
     svc = _service(cfg)
-    results = svc.poll(forum, recheck=recheck)
+    progress = _TerminalProgress() if sys.stderr.isatty() else None
+    try:
+        results = svc.poll(forum, recheck=recheck, progress=progress)
+    finally:
+        if progress:
+            progress.done()
     svc.check()
     for r in results:
         typer.echo(r.summary())
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
+
+
+class _TerminalProgress:
+    """A poll's progress on one rewritten terminal line (stderr), for an interactive ``poll``."""
+
+    def __init__(self):
+        self.width = 0
+
+    def __call__(self, text: str) -> None:
+        line = text[:119]
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(line)
+
+    def done(self) -> None:
+        if self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
 
 
 @app.command()
@@ -355,17 +389,40 @@ def demo(out: str = typer.Option("demo-out", "--out", help="folder for the diges
          serve: bool = typer.Option(False, "--serve", help="keep the demo forum running instead"),
          port: int = typer.Option(0, "--port", help="port for --serve (0: a free one)"),
          at: Optional[str] = typer.Option(None, "--at", help="the demo forum's clock (default 2011-04-01T00:00+08:00)"),
-         config: str = ConfigOpt, lang: Optional[str] = typer.Option(None, help="zh or en")) -> None:
-    """Run the whole product on the bundled demo forum (2011Q1), or serve the forum."""
-    from monitor.demo import run_demo, serve_demo
+         host: str = typer.Option("127.0.0.1", "--host", help="address for --serve (0.0.0.0: every interface, "
+                                  "e.g. in a container)"),
+         config: Optional[str] = typer.Option(None, "-c", "--config", help="a config.yaml with a forum 'demo' "
+                                              "(default: the sample shipped in the package)"),
+         lang: Optional[str] = typer.Option(None, help="zh or en")) -> None:
+    """Run the whole product on the bundled demo forum (2011Q1), or serve the forum; works in any folder."""
+    from monitor.demo import run_demo, sample_config, serve_demo
+    if serve:
+        try:
+            serve_demo(port, _when(at, "Asia/Shanghai"), host)
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            _fail(f"cannot serve the demo forum on {host}:{port}: {exc.strerror or exc}", 1)
+        return
     try:
-        if serve:
-            serve_demo(port, _when(at, "Asia/Shanghai"))
-            return
-        headline = run_demo(_config(config), Path(out), _when(at, "Asia/Shanghai"), _lang(lang))
+        cfg = _config(config) if config else sample_config()
+        headline = run_demo(cfg, Path(out), _when(at, "Asia/Shanghai"), _lang(lang))
     except SpokeswatchError as exc:
         _fail(str(exc), 1)
+    except OSError as exc:  # e.g. --out cannot be written
+        _fail(str(exc), 1)
     typer.echo(headline)
+
+
+@app.command()
+def init(path: str = typer.Argument("config.yaml", help="the file to write"),
+         force: bool = typer.Option(False, "--force", help="replace the file if it exists")) -> None:
+    """Write a commented config.yaml to start from: every section, secrets as ${ENV_VAR}, a placeholder forum."""
+    from monitor.init_config import write_config
+    try:
+        written = write_config(path, force)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"{written}: written. Replace the placeholder forum and unit (`spokeswatch probe URL`, "
+               f"`spokeswatch forum add URL -c {written}`), then `spokeswatch config check -c {written}`.")
 
 
 def main() -> None:

@@ -1,11 +1,16 @@
-"""Delivering the nightly digest through Apprise: the office's digest, and each unit's own list.
+"""Delivering through Apprise: the nightly digest (the office's, and each unit's own list) and
+alerts about forums that keep failing.
 
 Targets are Apprise URLs from config.yaml (mail, DingTalk, WeCom, webhooks …).
 They carry secrets, so logs and results show them only in Apprise's privacy form.
 A failed delivery is reported; the digest files on disk are written regardless.
+The daemon passes ``claim``: a target is sent to only when its claim (recorded in the
+database) goes through, so each target gets a day's digest at most once across replicas.
 """
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import apprise
@@ -31,30 +36,52 @@ def _title(d: Digest) -> str:
     return f"{base} {d.as_of}" + (f" · {d.unit}" if d.unit else "")
 
 
-def _send(urls: list[str], d: Digest, who: str, result: Delivery) -> None:
-    body = render("digest", "md", d)
+Claim = Callable[[str], bool]  # a target's key → whether this caller may send to it
+
+
+def target_key(who: str, url: str) -> str:
+    """A target named without its secrets: who, and a hash of the URL."""
+    return f"{who} {hashlib.sha256(url.encode()).hexdigest()[:16]}"
+
+
+def _send(urls: list[str], title: str, body: str, who: str, result: Delivery, what: str,
+          claim: Claim | None = None) -> None:
     for url in urls:
         target = apprise.Apprise()
         if not target.add(url):
             result.failed.append(f"{who}: an Apprise URL that is not understood (check its scheme)")
             continue
         private = next(iter(target)).url(privacy=True)
-        if target.notify(title=_title(d), body=body, body_format=apprise.NotifyFormat.MARKDOWN):
-            logger.info("digest for {} sent to {}", who, private)
+        if claim is not None and not claim(target_key(who, url)):
+            logger.info("{} for {} already sent to {} (by this or another node)", what, who, private)
+            continue
+        if target.notify(title=title, body=body, body_format=apprise.NotifyFormat.MARKDOWN):
+            logger.info("{} for {} sent to {}", what, who, private)
         else:
             result.failed.append(f"{who}: {private}")
-            logger.error("digest for {} could not be sent to {}", who, private)
+            logger.error("{} for {} could not be sent to {}", what, who, private)
     if not any(f.startswith(f"{who}:") for f in result.failed):
         result.sent.append(who)
 
 
-def deliver_digest(config: Config, digest: Digest, unit_id: str | None = None) -> Delivery:
+def deliver_digest(config: Config, digest: Digest, unit_id: str | None = None,
+                   claim: Claim | None = None) -> Delivery:
     """Send the office's digest to ``digest.notify`` and each unit's own list to its ``notify``
-    (only that unit's, with ``unit_id``)."""
+    (only that unit's, with ``unit_id``); with ``claim``, only to targets it lets through."""
     result = Delivery()
     if config.digest.notify and unit_id is None:
-        _send(config.digest.notify, digest, "office", result)
+        _send(config.digest.notify, _title(digest), render("digest", "md", digest), "office", result,
+              "digest", claim)
     for unit in config.units:
         if unit.notify and unit_id in (None, unit.id):
-            _send(unit.notify, for_unit(digest, unit.name), unit.name, result)
+            mine = for_unit(digest, unit.name)
+            _send(unit.notify, _title(mine), render("digest", "md", mine), unit.name, result, "digest", claim)
+    return result
+
+
+def send_alert(config: Config, title: str, body: str) -> Delivery:
+    """An operational alert (a forum failing, or back) to the office's ``digest.notify`` targets."""
+    result = Delivery()
+    if config.digest.notify:
+        _send(config.digest.notify, title, body, "office", result, "alert")
     return result

@@ -36,6 +36,22 @@ Clock = Callable[[], datetime]
 PRESENCE_INTERVAL = timedelta(days=1)
 
 
+Progress = Callable[[str], None]  # told how far a poll has got, after each page
+PROGRESS_LOG_SECONDS = 30
+
+
+def _log_progress(every: float = PROGRESS_LOG_SECONDS) -> Progress:
+    """Progress as an INFO line at most every ``every`` seconds: a cold poll of a big board says
+    how far it has got instead of nothing for minutes."""
+    last = [time.monotonic()]
+
+    def report(text: str) -> None:
+        if time.monotonic() - last[0] >= every:
+            last[0] = time.monotonic()
+            logger.info("polling {}", text)
+    return report
+
+
 class PollInterrupted(Exception):
     """A stop was requested; the poll ends after the write in progress."""
 
@@ -160,7 +176,7 @@ class ForumPoller:
 
     def __init__(self, config: Config, forum: Forum, repo: Repository, fetcher: Fetcher,
                  clock: Clock = utcnow, directory: Directory | None = None,
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None, progress: Progress | None = None):
         self.config, self.forum, self.repo, self.fetcher = config, forum, repo, fetcher
         self.stop = stop
         self.engine = get_engine(resolve_engine(forum, fetcher))
@@ -170,6 +186,7 @@ class ForumPoller:
         self.ppp = repo.posts_per_page(forum.id) or forum.posts_per_page
         self.session_file = session_path(config.state_dir, forum.id)
         self._logged_in_this_poll = False
+        self.progress: Progress = progress or _log_progress()
 
     def poll(self, recheck: bool = True) -> PollResult:
         """Poll every board, then re-read due threads; the run is recorded as it starts and ends."""
@@ -177,6 +194,11 @@ class ForumPoller:
         result = PollResult(self.forum.id)
         self.repo.sync_forum(self.forum.id, self.forum.name, self.forum.engine, self.forum.base_url)
         result.run_id = self.repo.start_poll_run(self.forum.id, started)
+        with logger.contextualize(forum=self.forum.id, run_id=result.run_id):
+            self._run(result, started, t0, recheck)
+        return result
+
+    def _run(self, result: PollResult, started: datetime, t0: float, recheck: bool) -> None:
         try:
             self._start_session()
             for board in self.forum.boards:
@@ -189,10 +211,10 @@ class ForumPoller:
             self._check_presence(result)
         except ScraperError as exc:
             result.status, result.error = "failed", str(exc)
-            logger.error("poll of forum {} failed: {}", self.forum.id, exc)
+            logger.warning("poll of forum {} failed: {}", self.forum.id, exc)
         except StorageError as exc:  # the database refused a write: what was stored stays, the run says why
             result.status, result.error = "failed", str(exc)
-            logger.error("poll of forum {} failed on the database: {}", self.forum.id, exc)
+            logger.warning("poll of forum {} failed on the database: {}", self.forum.id, exc)
         except (PollInterrupted, StopRequested):
             result.status, result.error = "interrupted", "stopped on request; the next poll goes on from here"
             logger.info("poll of forum {} interrupted by a stop request", self.forum.id)
@@ -201,7 +223,6 @@ class ForumPoller:
             raise
         finally:
             self._finish(result, started, t0)
-        return result
 
     def _finish(self, result: PollResult, started: datetime, t0: float) -> None:
         """Close the poll run recorded at the start."""
@@ -211,6 +232,10 @@ class ForumPoller:
         finished = started + timedelta(seconds=time.monotonic() - t0)
         self.repo.finish_poll_run(result.run_id, finished, result.status, result.error, result.requests,
                                   result.threads_fetched, result.store, result.warnings)
+
+    def _report(self, result: PollResult, where: str) -> None:
+        self.progress(f"{self.forum.id} {where}: {result.list_pages} list pages, "
+                      f"{result.threads_fetched} threads read, {result.store.new} new posts")
 
     def _poll_board(self, fid: int, result: PollResult) -> None:
         """Walk a board's list newest first, reading changed threads.
@@ -224,6 +249,7 @@ class ForumPoller:
         for _ in range(self.forum.max_pages):
             page, parsed = self._get_parsed(url, self.engine.parse_thread_list)
             result.list_pages += 1
+            self._report(result, f"board {fid}")
             if isinstance(parsed, PromptPage):
                 raise ParseError(url, f"board {fid} shows a prompt instead of threads "
                                       f"({parsed.reason}: {parsed.message})")
@@ -259,6 +285,7 @@ class ForumPoller:
         for row in changed:
             self._check_stop()
             self._read_thread(ids[row.tid], row.tid, known.get(row.tid), result)
+            self._report(result, f"board {fid}")
         return changed
 
     def _poll_feed(self, board, result: PollResult) -> None:
@@ -405,13 +432,13 @@ class ForumPoller:
 
 def poll_forum(config: Config, forum: Forum, repo: Repository, clock: Clock = utcnow,
                fetcher: Fetcher | None = None, recheck: bool = True,
-               stop: threading.Event | None = None) -> PollResult:
+               stop: threading.Event | None = None, progress: Progress | None = None) -> PollResult:
     """Poll one forum with a fresh fetcher (or the one given); never raises for forum trouble."""
     own = fetcher is None
     fetcher = fetcher or make_fetcher(forum, stop)
     try:
         try:
-            poller = ForumPoller(config, forum, repo, fetcher, clock, stop=stop)
+            poller = ForumPoller(config, forum, repo, fetcher, clock, stop=stop, progress=progress)
         except StopRequested:  # stopped while asking a discuz-auto site which way in it answers
             return PollResult(forum.id, status="interrupted", error="stopped on request before the poll began")
         return poller.poll(recheck=recheck)

@@ -20,7 +20,7 @@ from monitor.check import CheckResult, calendar_of, run_check
 from monitor.config import Config
 from monitor.digest import Digest, build_digest
 from monitor.periods import Period
-from monitor.poller import PollResult, poll_forum, utcnow
+from monitor.poller import PollResult, Progress, poll_forum, utcnow
 from monitor.render import write_all
 from scrapers.fetch import Fetcher
 
@@ -41,11 +41,18 @@ class Service:
         self.calendar = calendar_of(config)
         self.directory = Directory(config)
 
+    def reconfigure(self, config: Config) -> None:
+        """Use a new config from now on (same database): the daemon's reload, between jobs.
+        A poll or check already running goes on with the config it started with."""
+        calendar, directory = calendar_of(config), Directory(config)
+        self.config, self.calendar, self.directory = config, calendar, directory
+
     def close(self) -> None:
         self.engine.dispose()
 
     def poll(self, forum_id: str | None = None, recheck: bool = True,
-             fetcher_factory: Callable[..., Fetcher] | None = None) -> list[PollResult]:
+             fetcher_factory: Callable[..., Fetcher] | None = None,
+             progress: Progress | None = None) -> list[PollResult]:
         """Poll one forum or all of them; each failure is recorded, none stops the others."""
         forums = [self.config.forum(forum_id)] if forum_id else self.config.forums
         results = []
@@ -53,9 +60,10 @@ class Service:
             fetcher = fetcher_factory(forum) if fetcher_factory else None
             if self.stop.is_set():
                 break
-            result = poll_forum(self.config, forum, self.repo, self.clock, fetcher=fetcher, recheck=recheck,
-                                stop=self.stop)
-            logger.info("poll {}", result.summary())
+            with logger.contextualize(forum=forum.id):
+                result = poll_forum(self.config, forum, self.repo, self.clock, fetcher=fetcher, recheck=recheck,
+                                    stop=self.stop, progress=progress)
+                logger.log("WARNING" if result.status == "failed" else "INFO", "poll {}", result.summary())
             results.append(result)
         return results
 

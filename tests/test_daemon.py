@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from models.db import make_engine, upgrade
 from monitor.config import parse_config
 from monitor.daemon import CheckRunner, Daemon
 from tests.helpers import ROOT, start_forum
@@ -94,6 +95,8 @@ class _FakeService:
         self.config = config
         self.stop = threading.Event()
         self.clock = lambda: datetime.now(ZoneInfo("UTC"))
+        self.engine = make_engine("sqlite://")  # the daemon's shared schedule lives in the database
+        upgrade(self.engine)
         self.polled: list[str] = []
         self.stored = stored
 
