@@ -356,7 +356,7 @@ class Daemon:
         """Produce the latest digest whose time passed while no daemon ran (once, not per day)."""
         t = self.config.digest.time
         local = now.astimezone(self.zone)
-        fire = local.replace(hour=t.hour, minute=t.minute, second=0, microsecond=0)
+        fire = local.replace(hour=t.hour, minute=t.minute, second=t.second, microsecond=0)
         day = (fire if fire <= local else fire - timedelta(days=1)).date().isoformat()
         latest = self.coord.latest_once("digest")
         if latest is not None and latest < day:
@@ -386,7 +386,7 @@ class Daemon:
 
     def _digest_trigger(self) -> CronTrigger:
         t = self.config.digest.time
-        return CronTrigger(hour=t.hour, minute=t.minute, timezone=ZoneInfo(self.config.timezone))
+        return CronTrigger(hour=t.hour, minute=t.minute, second=t.second, timezone=ZoneInfo(self.config.timezone))
 
     def _config_file_stamp(self) -> tuple | None:
         if self.config_path is None:
@@ -482,7 +482,8 @@ class Daemon:
                                   self.scheduler.running and not self.stop_requested.is_set(), self.started_at),
             self.metrics)
         self.health_server.start()
-        logger.info("health and metrics on http://{}/healthz and /metrics", self.config.health.listen)
+        host = self.config.health.listen.rsplit(":", 1)[0] or "0.0.0.0"
+        logger.info("health and metrics on http://{}:{}/healthz and /metrics", host, self.health_server.port)
 
     def run(self) -> None:
         """Run until SIGTERM/SIGINT; SIGHUP or an edited config.yaml reloads the config."""

@@ -2,7 +2,8 @@
 
 Backed by the ``chinesecalendar`` package. Operator overrides win. For a year
 the package has no data for, the calendar falls back to the overrides, else
-Monday to Friday, warns once per year, and reports the answer as estimated.
+Monday to Friday, warns once per year and process (however many calendars are built: the
+check's, the bulletin's, a reload's), and reports the answer as estimated.
 """
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from loguru import logger
 
+_WARNED_YEARS: set[int] = set()  # years already warned about, in this process
+_WARN_LOCK = threading.Lock()
+
 
 class WorkCalendar:
     """Answers "is this a working day?" and computes working-day deadlines."""
@@ -23,8 +27,6 @@ class WorkCalendar:
         self.extra_holidays = frozenset(extra_holidays)
         self.extra_workdays = frozenset(extra_workdays)
         self.tz = ZoneInfo(tz)
-        self._warned: set[int] = set()
-        self._lock = threading.Lock()
         self._days: dict[date, tuple[bool, bool]] = {}  # answers so far: the library's lookup is slow
 
     def is_workday(self, day: date) -> tuple[bool, bool]:
@@ -42,9 +44,9 @@ class WorkCalendar:
         try:
             return chinese_calendar.is_workday(day), False
         except NotImplementedError:
-            with self._lock:
-                if day.year not in self._warned:
-                    self._warned.add(day.year)
+            with _WARN_LOCK:
+                if day.year not in _WARNED_YEARS:
+                    _WARNED_YEARS.add(day.year)
                     logger.warning(
                         "the official holiday calendar has no data for {}; deadlines that year assume "
                         "Monday-Friday plus calendar.extra_holidays/extra_workdays in config.yaml, "

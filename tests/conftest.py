@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,9 +32,10 @@ def _postgres_admin_url() -> str:
     return os.environ.get("SPOKESWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A PostgreSQL database of this run's own, created here and dropped after."""
+@contextmanager
+def new_postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of its own, created here and dropped after (others share the server).
+    Skips with the reason when no server answers; in CI (CI=true) that fails instead."""
     import sqlalchemy as sa
     admin_url = _postgres_admin_url()
     try:
@@ -48,10 +51,26 @@ def postgres_url():
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.make_url(admin_url).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL database of this run's own, created here and dropped after."""
+    with new_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_url():
+    """An empty PostgreSQL database for one test (e.g. daemons racing to migrate it)."""
+    with new_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,12 +1,8 @@
 """The daemon: polls in a pool of max_parallel_polls, one rules check at a time, a prompt stop on SIGTERM."""
 from __future__ import annotations
 
-import os
 import re
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime
@@ -21,10 +17,9 @@ from models.db import make_engine, upgrade
 from monitor.config import parse_config
 from monitor.daemon import CheckRunner, Daemon
 from tests.helpers import ROOT, start_forum
+from tests.running import STOP_SECONDS, RunningDaemon
 
-EXE = [sys.executable, "-m", "monitor"]
 POLL_LINE = re.compile(r" INFO +poll (\S+): ")
-STOP_SECONDS = 20  # generous: the daemon should be gone within a few seconds of the write in progress
 
 
 # ---- the coalescing, at unit level ----------------------------------------------------------
@@ -171,55 +166,18 @@ def _write_config(tmp_path: Path, base_url: str, forums: int, parallel: int) -> 
     raw["max_parallel_polls"] = parallel
     raw["digest"]["out_dir"] = str(tmp_path / "reports")
     raw["state_dir"] = str(tmp_path / "state")
+    raw["health"] = {"listen": "127.0.0.1:0"}  # any free port: tests may run beside a real daemon
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), "utf-8")
     return cfg
 
 
-class _Running:
-    """`spokeswatch run -c cfg` as a subprocess, its log in a file."""
+class _Running(RunningDaemon):
+    """`spokeswatch run -c cfg` on a SQLite file of its own."""
 
     def __init__(self, tmp_path: Path, cfg: Path):
         self.db = tmp_path / "live.sqlite3"
-        self.env = {**os.environ, "SPOKESWATCH_DATABASE": f"sqlite:///{self.db}"}
-        self.log = tmp_path / "daemon.log"
-        self.cfg, self.cwd = cfg, tmp_path
-        self._err = self.log.open("w")
-        self.proc = subprocess.Popen([*EXE, "-v", "run", "-c", str(cfg)], cwd=tmp_path, env=self.env,
-                                     stdout=subprocess.DEVNULL, stderr=self._err, text=True)
-
-    def lines(self) -> list[str]:
-        return self.log.read_text("utf-8", errors="replace").splitlines()
-
-    def wait_for(self, predicate, timeout: float = 180) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                pytest.fail("the daemon exited early:\n" + "\n".join(self.lines()[-30:]))
-            if predicate(self.lines()):
-                return
-            time.sleep(0.1)
-        pytest.fail("timed out; the daemon's log ends:\n" + "\n".join(self.lines()[-30:]))
-
-    def terminate(self) -> float:
-        """SIGTERM; the seconds until the process was gone."""
-        t0 = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"still running {STOP_SECONDS} s after SIGTERM:\n" + "\n".join(self.lines()[-30:]))
-        return time.monotonic() - t0
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._err.close()
-
-    def cli(self, *args) -> subprocess.CompletedProcess:
-        return subprocess.run([*EXE, *args, "-c", str(self.cfg)], cwd=self.cwd, env=self.env,
-                              capture_output=True, text=True, timeout=300)
+        super().__init__(tmp_path, cfg, {"SPOKESWATCH_DATABASE": f"sqlite:///{self.db}"})
 
 
 def _cases(db: Path) -> dict[str, int]:

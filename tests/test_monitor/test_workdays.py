@@ -46,9 +46,9 @@ def test_a_date_inside_known_data_is_not_estimated():
     assert WorkCalendar().is_workday(date(2027, 3, 1)) == (True, True)
 
 
-def test_unknown_year_warns_once(caplog_loguru):
-    cal = WorkCalendar()
-    for _ in range(3):
+def test_unknown_year_warns_once_per_process_however_many_calendars(caplog_loguru):
+    for _ in range(3):  # the check's calendar, the bulletin's, a reload's …
+        cal = WorkCalendar()
         cal.add_working_days(local(2031, 5, 6, 10, 0), 2)
         cal.add_working_days(local(2031, 7, 1, 10, 0), 1)
     assert sum("no data for 2031" in m for m in caplog_loguru) == 1
