@@ -172,8 +172,10 @@ class Coordinator(RepositoryBase):
     def once(self, job: str, key: str, now: datetime) -> bool:
         """Claim a piece of work done at most once: True for the one caller whose mark went in."""
         with self.transaction(f"marking {job} {key}") as c:
-            return c.execute(insert_ignoring_duplicates(c, OnceMark.__table__, ["job", "key"]),
-                             dict(job=job, key=key, node=self.node_id, at=now, status="started")).rowcount == 1
+            inserted = c.execute(insert_ignoring_duplicates(c, OnceMark.__table__, ["job", "key"])
+                                 .returning(OnceMark.job),  # psycopg reports no rowcount for it
+                                 dict(job=job, key=key, node=self.node_id, at=now, status="started"))
+            return inserted.first() is not None
 
     def once_finished(self, job: str, key: str, status: str, detail: str | None = None) -> None:
         with self.transaction(f"finishing {job} {key}") as c:
