@@ -183,7 +183,8 @@ class ResponseCase(Base):
     """A unit's obligation to answer one thread, and its current outcome."""
 
     __tablename__ = "response_cases"
-    __table_args__ = (Index("ix_cases_state_due", "state", "due_at"), Index("ix_cases_answered", "answered_at"))
+    __table_args__ = (Index("ix_cases_state_due", "state", "due_at"), Index("ix_cases_answered", "answered_at"),
+                      Index("ix_cases_unit_state", "unit_id", "state"))  # /metrics: cases per unit and state
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), unique=True)
     unit_id: Mapped[str | None] = mapped_column(String(64), index=True)

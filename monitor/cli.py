@@ -63,10 +63,10 @@ def _setup_logging(verbose: bool = False) -> None:
     logger.add(sys.stderr, level=level, format=_LOG_FORMAT)
 
 
-def _config(path: str) -> Config:
+def _config(path: str, optional_secrets: bool = False) -> Config:
     from monitor.config import load_config
     try:
-        return load_config(path)
+        return load_config(path, optional_secrets=optional_secrets)
     except ConfigError as exc:
         _fail(str(exc), 2)
 
@@ -230,30 +230,51 @@ def bulletin(period: str = typer.Option(..., "--period", help="2011Q1, 2011-03, 
 
 @app.command()
 def status(config: str = ConfigOpt) -> None:
-    """Show each forum's last poll, whether the daemon runs, what is stored, and the cases by state."""
-    cfg = _config(config)
+    """Show each forum's last poll, the daemon's nodes, what is stored and the cases by state.
+    Exit 0 when a daemon is alive and no forum is failing; 1 otherwise, saying why (for service
+    monitors). Needs no delivery secrets: a ${VAR} used only by notify targets or logins may be unset."""
+    cfg = _config(config, optional_secrets=True)
     tz = ZoneInfo(cfg.timezone)
     now = _utcnow()
     repo = _status_repository(cfg)
+    problems: list[str] = []
     try:
         runs = {r.forum_id: r for r in repo.last_poll_runs()} if repo else {}
         for f in cfg.forums:
             r = runs.get(f.id)
             typer.echo(f"{f.id}: {_poll_line(r, tz, now) if r else 'never polled'}")
-        typer.echo(_daemon_line(cfg, now))
+            if r is not None and r.status in ("failed", "abandoned"):
+                problems.append(f"forum {f.id}: its last poll {r.status}" + (f": {r.error}" if r.error else ""))
+        line, since = _daemon_line(cfg, repo, now, tz)
+        typer.echo(line)
+        if since is None:
+            problems.insert(0, "no daemon is running on this database")
         if repo is None:
             typer.echo(f"stored: nothing (no database at {cfg.database})")
-            return
-        counts = repo.counts()
-        states = repo.case_states()
+        else:
+            if since is not None:
+                problems += _stale_forums(cfg, repo, now, since, tz)
+            counts, states = repo.counts(), repo.case_states()
+            typer.echo(f"stored: {counts['threads']} threads, {counts['posts']} posts; cases: "
+                       + (", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "none"))
     except SpokeswatchError as exc:
         _fail(f"{exc} (status does not migrate: if this database is older than this version, "
               "`spokeswatch db upgrade` brings it up to date)", 1)
     finally:
         if repo is not None:
             repo.engine.dispose()
-    typer.echo(f"stored: {counts['threads']} threads, {counts['posts']} posts; cases: "
-               + (", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "none"))
+    if problems:
+        typer.echo("FAILING: " + "; ".join(dict.fromkeys(problems)))
+        raise typer.Exit(1)
+    typer.echo("OK")
+
+
+def _stale_forums(cfg: Config, repo, now: datetime, since: datetime, tz: ZoneInfo) -> list[str]:
+    """Forums without a successful poll for too long (the same rule as /healthz)."""
+    from monitor.forum_health import read_forum_runs, stale_forums
+    with repo.transaction("reading poll runs") as conn:
+        runs = read_forum_runs(conn)
+    return stale_forums(cfg, runs, now, since, lambda t: _stamp(t, tz) if t else None)
 
 
 def _status_repository(cfg: Config):
@@ -298,16 +319,28 @@ _HEARTBEAT_SECONDS = 15
 _HEARTBEAT_FILE = "heartbeat.json"
 
 
-def _daemon_line(cfg: Config, now: datetime) -> str:
+def _daemon_line(cfg: Config, repo, now: datetime, tz: ZoneInfo) -> tuple[str, datetime | None]:
+    """The daemon's nodes as the database knows them (any machine), else this machine's
+    heartbeat file; and since when the oldest live node runs (None: no daemon alive)."""
+    from models.coordination import NODE_TTL, Coordinator
+    nodes = Coordinator(repo.engine, "status:0:0").nodes() if repo is not None else []
+    live = [n for n in nodes if now - n.beat_at <= NODE_TTL]
+    if live:
+        shown = ", ".join(f"{n.id.rsplit(':', 1)[0]} (up since {_stamp(n.started_at, tz)}, beat "
+                          f"{(now - n.beat_at).total_seconds():.0f} s ago)" for n in live)
+        return f"daemon: running on {len(live)} node(s): {shown}", min(n.started_at for n in live)
     try:
         beat = json.loads((Path(cfg.state_dir) / _HEARTBEAT_FILE).read_text("utf-8"))
     except (OSError, ValueError):
-        return "daemon: no heartbeat here (never run with this state_dir)"
-    at = datetime.fromisoformat(beat["at"])
-    age = (now - at).total_seconds()
-    alive = beat["state"] == "running" and age < 4 * _HEARTBEAT_SECONDS
-    return (f"daemon: {'running' if alive else 'not running'} (pid {beat['pid']}, "
-            f"last heartbeat {age:.0f} s ago{', ' + beat['state'] if not alive else ''})")
+        beat = None
+    if nodes:
+        last = nodes[0]
+        return (f"daemon: not running (last node {last.id.rsplit(':', 1)[0]} beat at "
+                f"{_stamp(last.beat_at, tz)})", None)
+    if beat is None:
+        return "daemon: not running (no heartbeat here: never run with this state_dir)", None
+    return (f"daemon: not running (pid {beat['pid']}, {beat['state']}, last heartbeat "
+            f"{_stamp(datetime.fromisoformat(beat['at']), tz)})", None)
 
 
 @config_app.command("check")

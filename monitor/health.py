@@ -21,8 +21,7 @@ import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import PackageNotFoundError, version
 from typing import TypeVar
@@ -32,11 +31,12 @@ from loguru import logger
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, Info, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine, String, Text, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from models.tables import ResponseCase, UTCDateTime
+from models.tables import ResponseCase
 from monitor.config import Config
+from monitor.forum_health import NO_RUNS, ForumRuns, read_forum_runs, stale_forums
 from monitor.errors import SpokeswatchError
 from monitor.poller import PollResult
 from monitor.rules import IN_TIME, LATE, OVERDUE, PENDING
@@ -97,55 +97,6 @@ def read_database(engine: Engine, read: Callable[[Connection], T]) -> T:
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class ForumRuns:
-    """What a forum's poll runs say: its newest finished run, and its newest successful one."""
-
-    last_status: str | None = None
-    last_error: str | None = None
-    last_finished: datetime | None = None
-    last_success: datetime | None = None
-
-    @property
-    def failing(self) -> bool:
-        """Whether the newest finished poll failed."""
-        return self.last_status == "failed"
-
-
-NO_RUNS = ForumRuns()
-
-# Every forum that has runs (a loose index scan over ix_poll_runs_forum_id, as
-# CaseStore.last_poll_runs does), then per forum its newest finished run and its newest
-# successful (ok or partial) run, each found by walking the (forum_id, id) index backwards: the
-# cost does not grow with the runs kept. A run still "running" has no finished_at and is passed over.
-_FORUM_RUNS = text("""
-    WITH RECURSIVE forum_ids(forum_id) AS (
-        SELECT min(forum_id) FROM poll_runs
-        UNION ALL
-        SELECT (SELECT min(p.forum_id) FROM poll_runs p WHERE p.forum_id > forum_ids.forum_id)
-        FROM forum_ids WHERE forum_ids.forum_id IS NOT NULL),
-    newest AS (
-        SELECT f.forum_id,
-               (SELECT p.id FROM poll_runs p WHERE p.forum_id = f.forum_id AND p.finished_at IS NOT NULL
-                ORDER BY p.id DESC LIMIT 1) AS last_id,
-               (SELECT p.id FROM poll_runs p WHERE p.forum_id = f.forum_id AND p.status IN ('ok', 'partial')
-                ORDER BY p.id DESC LIMIT 1) AS success_id
-        FROM forum_ids f WHERE f.forum_id IS NOT NULL)
-    SELECT n.forum_id, l.status AS last_status, l.error AS last_error, l.finished_at AS last_finished,
-           s.finished_at AS last_success
-    FROM newest n
-    LEFT JOIN poll_runs l ON l.id = n.last_id
-    LEFT JOIN poll_runs s ON s.id = n.success_id""").columns(
-    forum_id=String(), last_status=String(), last_error=Text(), last_finished=UTCDateTime(),
-    last_success=UTCDateTime())
-
-
-def read_forum_runs(conn: Connection) -> dict[str, ForumRuns]:
-    """forum id → its newest finished and newest successful poll run, for every forum with runs."""
-    return {r.forum_id: ForumRuns(r.last_status, r.last_error, r.last_finished, r.last_success)
-            for r in conn.execute(_FORUM_RUNS)}
 
 
 def read_case_counts(conn: Connection) -> dict[tuple[str, str], int]:
@@ -328,13 +279,8 @@ def health_report(engine: Engine, config: Config, now: datetime, scheduler_runni
         forums[forum.id] = {"last_success": iso(r.last_success), "last_finished": iso(r.last_finished),
                             "last_status": r.last_status,
                             "last_error": r.last_error[:ERROR_CHARS] if r.last_error else None}
-        window = timedelta(minutes=config.health.stale_after_intervals * forum.poll_interval_minutes)
-        if runs is not None and now - max(r.last_success or started_at, started_at) > window:
-            when = f"since {iso(r.last_success)}" if r.last_success else "ever"
-            why = f"; its last poll failed: {r.last_error}" if r.failing else ""
-            reasons.append(f"forum {forum.id} ({forum.name}) has not polled successfully {when}, "
-                           f"longer than {_minutes(window)} (health.stale_after_intervals × its "
-                           f"poll_interval_minutes){why}")
+    if runs is not None:
+        reasons += stale_forums(config, runs, now, started_at, iso)
     healthy = not reasons
     return healthy, {"status": "ok" if healthy else "failing", "reasons": reasons, "at": iso(now),
                      "started_at": iso(started_at), "scheduler": "running" if scheduler_running else "stopped",
@@ -344,11 +290,6 @@ def health_report(engine: Engine, config: Config, now: datetime, scheduler_runni
 def _answer_then_read_runs(conn: Connection) -> dict[str, ForumRuns]:
     conn.execute(text("SELECT 1"))
     return read_forum_runs(conn)
-
-
-def _minutes(span: timedelta) -> str:
-    minutes = span.total_seconds() / 60
-    return f"{minutes:g} minutes"
 
 
 # ---- the HTTP server --------------------------------------------------------------------------

@@ -123,15 +123,16 @@ def test_daemon_polls_the_served_demo_forum_and_stops_cleanly_on_sigterm(tmp_pat
                 return False
         assert _wait_for(polled, 90), daemon.stderr.read() if daemon.poll() is not None else "no poll run"
         alive = run("status", "-c", str(cfg), env={"SPOKESWATCH_DATABASE": f"sqlite:///{db}"}, cwd=tmp_path)
-        assert f"daemon: running (pid {daemon.pid}," in alive.stdout
+        assert "daemon: running on 1 node(s): " in alive.stdout and alive.returncode == 0, alive.stdout
+        assert alive.stdout.rstrip().endswith("OK")
         daemon.send_signal(signal.SIGTERM)
         out, err = daemon.communicate(timeout=60)
         assert daemon.returncode == 0, err
         assert "stopped cleanly" in err
         after = run("status", "-c", str(cfg), env={"SPOKESWATCH_DATABASE": f"sqlite:///{db}"}, cwd=tmp_path)
         assert "daemon: not running" in after.stdout and "stopped" in after.stdout
-        status = run("status", "-c", str(cfg), env={"SPOKESWATCH_DATABASE": f"sqlite:///{db}"}, cwd=tmp_path)
-        assert status.returncode == 0 and "demo: last poll" in status.stdout and " ok, " in status.stdout
+        assert after.returncode == 1 and "FAILING: no daemon is running on this database" in after.stdout
+        assert "demo: last poll" in after.stdout and " ok, " in after.stdout
         with sqlite3.connect(db) as c:
             assert c.execute("select status from poll_runs").fetchone()[0] == "ok"
             assert c.execute("select count(*) from posts").fetchone()[0] > 500
@@ -229,8 +230,8 @@ def test_check_full_gives_the_same_cases_as_a_plain_check(tmp_path):
 
     def cases() -> dict[str, int]:
         r = run("status", "-c", str(cfg), env=env, cwd=tmp_path)
-        assert r.returncode == 0, r.stderr
-        return _states(r.stdout.split("cases: ", 1)[1].strip())
+        assert r.returncode == 1 and "FAILING: no daemon is running" in r.stdout, r.stderr  # no daemon here
+        return _states(r.stdout.split("cases: ", 1)[1].splitlines()[0].strip())
 
     plain = run("check", "-c", str(cfg), env=env, cwd=tmp_path)
     assert plain.returncode == 0 and plain.stdout.startswith("checked: "), plain.stderr
@@ -265,7 +266,8 @@ def test_status_shows_running_and_abandoned_polls_with_their_offset(tmp_path):
 
     def status() -> str:
         r = run("status", env=env, cwd=tmp_path)
-        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr  # 1: no daemon runs here
+        assert r.stdout.splitlines()[-1].startswith("FAILING: no daemon is running on this database")
         return r.stdout
 
     nothing = status()  # never creates the database

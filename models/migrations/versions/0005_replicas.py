@@ -2,7 +2,8 @@
 
 nodes: each running daemon and its last beat; job_schedule: when a forum's poll (or the
 periodic check) is next due and who claimed it, with the forum's failure streak;
-once_marks: the day's digest and each delivery, done at most once across nodes and restarts.
+once_marks: the day's digest and each delivery, done at most once across nodes and restarts;
+response_cases: an index on (unit_id, state) for the cases per unit that /metrics counts.
 
 Revision ID: 0005
 Revises: 0004
@@ -47,9 +48,11 @@ def upgrade() -> None:
     sa.Column('detail', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('job', 'key')
     )
+    op.create_index('ix_cases_unit_state', 'response_cases', ['unit_id', 'state'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_cases_unit_state', table_name='response_cases')
     op.drop_table('once_marks')
     op.drop_table('job_schedule')
     op.drop_table('nodes')
