@@ -192,6 +192,7 @@ class Daemon:
         self._polling_lock = threading.Lock()
         self._nodes: list[str] = [self.node_id]
         self._beaten = 0.0
+        self._dispatch_warned = -60.0
         self.checks = CheckRunner(self._timed_check, self.config.check_interval_minutes * 60,
                                   self.stop_requested, claim=self._claim_periodic_check)
         executors = {DISPATCH_EXECUTOR: ThreadPoolExecutor(1, pool_kwargs={"thread_name_prefix": "dispatch"}),
@@ -224,7 +225,14 @@ class Daemon:
         """Claim the due polls this node should run, up to its free workers, and start them."""
         if self.stop_requested.is_set():
             return
-        now = utcnow()
+        try:
+            self._dispatch(utcnow())
+        except SpokeswatchError as exc:  # the database busy or away: try again at the next tick
+            if time.monotonic() - self._dispatch_warned >= 60:  # say so once a minute, not every second
+                self._dispatch_warned = time.monotonic()
+                logger.warning("cannot dispatch polls: {}", exc)
+
+    def _dispatch(self, now: datetime) -> None:
         if time.monotonic() - self._beaten >= BEAT_SECONDS:
             self.coord.beat(now)
             self._nodes = self.coord.live_nodes(now) or [self.node_id]
