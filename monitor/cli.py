@@ -446,10 +446,13 @@ def demo(out: str = typer.Option("demo-out", "--out", help="folder for the diges
 
 
 @app.command()
-def init(path: str = typer.Argument("config.yaml", help="the file to write"),
+def init(path: str = typer.Argument("config.yaml", help="the file to write ('-': print it)"),
          force: bool = typer.Option(False, "--force", help="replace the file if it exists")) -> None:
     """Write a commented config.yaml to start from: every section, secrets as ${ENV_VAR}, a placeholder forum."""
-    from monitor.init_config import write_config
+    from monitor.init_config import template_text, write_config
+    if path == "-":  # e.g. docker run --rm spokeswatch init - > config/config.yaml
+        typer.echo(template_text(), nl=False)
+        return
     try:
         written = write_config(path, force)
     except ConfigError as exc:

@@ -1,21 +1,34 @@
-"""``spokeswatch demo``: the whole product on the bundled demo forum, over real HTTP."""
+"""``spokeswatch demo``: the whole product on the bundled demo forum, over real HTTP.
+
+Without ``-c`` it reads the sample config shipped in the package (``monitor/sample_config.yaml``,
+the repository's ``config.yaml``), so it runs from any folder; what it writes goes to ``--out``.
+"""
 from __future__ import annotations
 
+import signal
+import threading
 from datetime import datetime
 from pathlib import Path
 
 from loguru import logger
 
-from monitor.config import Config
+from monitor.config import Config, parse_config
 from monitor.demoforum.scenario import load_scenario
 from monitor.demoforum.server import DemoClock, DemoForum
 from monitor.errors import ConfigError
+from monitor.init_config import SAMPLE, packaged
 from monitor.periods import parse_period
 from monitor.render import headline, write_all
 from monitor.service import Service
 
 DEMO_FORUM_ID = "demo"
 DEMO_PERIOD = "2011Q1"
+
+
+def sample_config() -> Config:
+    """The sample config shipped in the package: the demo forum, its boards and units."""
+    ref = packaged(SAMPLE)
+    return parse_config(ref.read_text(encoding="utf-8"), str(ref))
 
 
 def demo_config(config: Config, base_url: str, database: str) -> Config:
@@ -49,14 +62,24 @@ def run_demo(config: Config, out: Path, at: datetime | None = None, lang: str | 
     return headline(bulletin)
 
 
-def serve_demo(port: int, at: datetime | None = None) -> None:
-    """Serve the demo forum until Ctrl-C, for ``spokeswatch run`` to poll."""
+def serve_demo(port: int, at: datetime | None = None, host: str = "127.0.0.1") -> None:
+    """Serve the demo forum until Ctrl-C or SIGTERM (``docker stop``, systemd), for ``spokeswatch run``
+    to poll."""
     scenario = load_scenario()
-    forum = DemoForum(scenario, port=port, clock=DemoClock(at or scenario.default_now))
+    forum = DemoForum(scenario, host=host, port=port, clock=DemoClock(at or scenario.default_now))
+    # SIGTERM stops it like Ctrl-C (as PID 1 in a container it would otherwise be ignored)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
     logger.info("demo forum at {} (clock {}); Ctrl-C stops it", forum.base_url, forum.clock.now().isoformat())
     try:
         forum.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
         forum.stop()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
