@@ -1,7 +1,8 @@
-"""config.yaml: declared once, typed and documented here (pydantic).
+"""config.yaml: declared once, typed and documented here (pydantic), read as YAML 1.2 (ruamel.yaml).
 
 Secrets never sit in the file: write ``${ENV_VAR}`` (or ``${ENV_VAR:-default}``)
-and the value comes from the environment when the file is loaded.
+and the value comes from the environment when the file is loaded. Anchors, aliases,
+tags and duplicate keys are refused; every error names the file, line and key path.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from monitor.errors import ConfigError
 
@@ -24,8 +25,185 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+
+# ---- checks the settings use: each value that would fail at run time fails here ----
+
+class _At(ValueError):
+    """A problem at ``loc`` below the model that raises it; parse_config adds it to the key path."""
+
+    def __init__(self, loc: tuple[Any, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
+# Durations beyond these break timers and date arithmetic at run time; far beyond any real setting.
+_LIMITS = {"poll_interval_minutes": (525600, "minutes (a year)"),
+           "recheck_interval_minutes": (525600, "minutes (a year)"),
+           "check_interval_minutes": (525600, "minutes (a year)"),
+           "backoff_max_minutes": (525600, "minutes (a year)"),
+           "timeout_seconds": (3600, "seconds"),
+           "alert_after_hours": (8760, "hours (a year)"),
+           "due_soon_hours": (8760, "hours (a year)"),
+           "inactive_after_days": (3650, "days (ten years)"),
+           "stale_after_intervals": (1000, "intervals")}
+
+
+def _within_limit(cls: type, v: Any, info: ValidationInfo) -> Any:
+    limit, unit = _LIMITS[info.field_name]
+    if v is not None and v > limit:
+        raise ValueError(f"must be at most {limit} {unit}, not {v}")
+    return v
+
+
+def _zone_name(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
+    return v
+
+
+def _folder_problem(folder: str | Path) -> str | None:
+    """Why spokeswatch could not create and use ``folder`` (None: it can): it, or a folder on its way, is a file."""
+    p = Path(folder)
+    for q in (p, *p.parents):
+        if q.exists():
+            if q.is_dir():
+                return None
+            return f"{q} is a file, not a folder" + ("" if q == p else f" (on the way to {p})")
+    return None
+
+
+_DATABASES = "sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DATABASE"
+_SQLITE_FILE = re.compile(r"sqlite://(?:/(?P<file>[^?]*))?")
+
+
+def _database_problem(url: str) -> str | None:
+    """Why the database URL cannot work (None: it can): the dialect and its driver must be installed."""
+    m = _SQLITE_FILE.fullmatch(url)
+    if m:  # plain SQLite: Python's own driver; checked without loading SQLAlchemy (config check stays light)
+        import sqlite3  # noqa: F401  (a Python built without it fails here, not at the first poll)
+        file = m.group("file") or ""
+        if file in ("", ":memory:"):
+            return None
+        if Path(file).is_dir():
+            return f"the SQLite database {file} is a folder"
+        parent = Path(file).parent
+        if not parent.is_dir():
+            return (f"the folder of the SQLite database, {parent}, " + ("is a file" if parent.exists() else
+                    "does not exist (SQLite creates the file, not its folder)"))
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from models.db import normalise_url
+    try:
+        parsed = make_url(normalise_url(url))
+    except (ArgumentError, ValueError):
+        return f"not a database URL (use {_DATABASES})"  # the URL is not echoed: it may hold a password
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        return f"unknown database {parsed.drivername!r}: spokeswatch runs on sqlite or postgresql ({_DATABASES})"
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        return f"unknown database driver {parsed.drivername!r} (use {_DATABASES})"
+    except ImportError as exc:
+        return (f"the driver of {parsed.drivername} is not installed ({exc.name or exc}); "
+                f"the installed choices are sqlite and postgresql ({_DATABASES})")
+    return None
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_APPRISE_URL = re.compile(_SCHEME.pattern + r"\S")
+
+
+def _apprise_urls(cls: type, v: Any, info: ValidationInfo) -> Any:
+    """Each notify target must be an Apprise URL; with optional secrets, one left empty is dropped."""
+    if not isinstance(v, list):
+        return v
+    optional = bool(info.context and info.context.get("optional_secrets"))
+    for i, url in enumerate(v):
+        if isinstance(url, str) and not url.strip() and optional:
+            continue
+        if isinstance(url, str) and not (_SCHEME if optional else _APPRISE_URL).match(url.strip()):  # not echoed
+            raise _At((i,), "not an Apprise URL: it needs a scheme, e.g. mailtos://, dingtalk://, "
+                            "wecombot:// or json://")
+    return [u for u in v if not (optional and isinstance(u, str) and not u.strip())]
+
+
+_TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def _time_of_day(v: Any) -> Any:
+    """HH:MM (or HH:MM:SS) only: pydantic would read a number as seconds after midnight."""
+    if isinstance(v, dt.time) and v.tzinfo is None:
+        return v
+    m = _TIME_OF_DAY.fullmatch(v.strip()) if isinstance(v, str) else None
+    if m:
+        h, mi, s = int(m[1]), int(m[2]), int(m[3] or 0)
+        if h < 24 and mi < 60 and s < 60:
+            return dt.time(h, mi, s)
+        raise ValueError(f"{v!r} is not a time of day (00:00 to 23:59)")
+    what = f"the number {v!r}" if isinstance(v, (int, float)) and not isinstance(v, bool) else repr(v)
+    raise ValueError(f"must be a time of day written HH:MM, e.g. 22:00, not {what}")
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _dates(v: Any) -> Any:
+    """YYYY-MM-DD dates only: pydantic would read a number as seconds since 1970."""
+    if not isinstance(v, list):
+        return v
+    out = []
+    for i, d in enumerate(v):
+        if isinstance(d, dt.datetime):
+            if d.time() != dt.time(0) or d.tzinfo is not None:
+                raise _At((i,), f"must be a date written YYYY-MM-DD, not a date and time ({d.isoformat()})")
+            d = d.date()
+        elif isinstance(d, str) and _DATE.fullmatch(d.strip()):
+            try:
+                d = date.fromisoformat(d.strip())
+            except ValueError:
+                raise _At((i,), f"{d!r} is not a day of the calendar") from None
+        elif not isinstance(d, date):
+            what = f"the number {d!r}" if isinstance(d, (int, float)) and not isinstance(d, bool) else repr(d)
+            raise _At((i,), f"must be a date written YYYY-MM-DD, e.g. 2011-10-01, not {what}")
+        out.append(d)
+    return out
+
+
+_LISTEN = re.compile(r"(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[^\s:\[\]]*):(?P<port>\d{1,5})")
+
+
+def _listen(v: str) -> str:
+    """Empty (off) or HOST:PORT; only parsed here, never bound."""
+    if not v.strip():
+        return ""
+    m = _LISTEN.fullmatch(v.strip())
+    if not m:
+        raise ValueError(f"{v!r} is not HOST:PORT, e.g. 127.0.0.1:9108, [::1]:9108 or :9108 (every address); "
+                         "leave it empty to turn the endpoint off")
+    if int(m["port"]) > 65535:
+        raise ValueError(f"{v!r}: port {int(m['port'])} is out of range (1-65535, or 0 for any free port)")
+    return v.strip()
+
+
+# What loguru accepts (sizes, durations, frequencies, times of day), without importing it.
+_LOG_NUMBER = r"\d+(?:\.\d+)?"
+_LOG_SIZE = rf"{_LOG_NUMBER}\s*[KMGTPEZY]?i?B"
+_LOG_DURATION = (rf"(?:{_LOG_NUMBER}\s*(?:years?|y|months?|weeks?|w|days?|d|hours?|h|min(?:ute)?s?"
+                 rf"|sec(?:ond)?s?|s|milliseconds?|ms|microseconds?|us)(?![a-z])[\s,]*)+")
+_LOG_TIME = r"(?:[01]?\d|2[0-3])(?::[0-5]\d){0,2}"
+_LOG_DAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|w[0-6])"
+_LOG_ROTATION = re.compile(rf"{_LOG_SIZE}|{_LOG_DURATION}|hourly|daily|weekly|monthly|yearly"
+                           rf"|{_LOG_TIME}|{_LOG_DAY}(?:\s+at\s+{_LOG_TIME})?", re.IGNORECASE)
+_LOG_RETENTION = re.compile(_LOG_DURATION, re.IGNORECASE)
+
+
+# ---- the settings ----------------------------------------------------------
 
 class Board(_Model):
     """A thread list on a forum (Discuz! fid)."""
@@ -169,11 +347,10 @@ class Forum(_Model):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
-        return v
+        return _zone_name(v)
+
+    _limits = field_validator("poll_interval_minutes", "recheck_interval_minutes", "timeout_seconds")(
+        classmethod(_within_limit))
 
     @model_validator(mode="after")
     def _generic_needs_selectors(self) -> Forum:
@@ -210,12 +387,30 @@ class Unit(_Model):
     notify: list[str] = Field(default_factory=list, description=(
         "Apprise URLs that receive this unit's own overdue list each night; put tokens in ${ENV_VAR}"))
 
+    _notify = field_validator("notify")(classmethod(_apprise_urls))
+
 
 class Deadline(_Model):
     """A response time: working days on the official calendar, or plain hours."""
 
     working_days: float | None = Field(None, gt=0, description="working days on the official calendar")
     hours: float | None = Field(None, gt=0, description="calendar hours")
+
+    @field_validator("working_days")
+    @classmethod
+    def _days_bound(cls, v: float | None) -> float | None:
+        if v is not None and v > 60:
+            raise ValueError(f"must be at most 60 working days (about three months), not {v:g}: "
+                             "a longer response time is surely a typo, and the calendar is not counted that far")
+        return v
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_bound(cls, v: float | None) -> float | None:
+        if v is not None and v > 24 * 90:
+            raise ValueError(f"must be at most {24 * 90} hours (90 days), not {v:g}: "
+                             "a longer response time is surely a typo")
+        return v
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Deadline:
@@ -245,6 +440,8 @@ class CalendarOverrides(_Model):
     extra_holidays: list[date] = Field(default_factory=list, description="days off beyond the library's data")
     extra_workdays: list[date] = Field(default_factory=list, description="working days in lieu (调休) beyond it")
 
+    _days = field_validator("extra_holidays", "extra_workdays", mode="before")(classmethod(lambda cls, v: _dates(v)))
+
 
 class Digest(_Model):
     """The nightly overdue digest."""
@@ -257,6 +454,21 @@ class Digest(_Model):
         "Apprise URLs (mailtos://, dingtalk://, wecombot://, json:// …) that receive the nightly digest; "
         "put passwords and tokens in ${ENV_VAR}"))
 
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time(cls, v: Any) -> Any:
+        return _time_of_day(v)
+
+    @field_validator("out_dir")
+    @classmethod
+    def _out_dir(cls, v: str) -> str:
+        if problem := _folder_problem(v):
+            raise ValueError(problem)
+        return v
+
+    _notify = field_validator("notify")(classmethod(_apprise_urls))
+    _limits = field_validator("due_soon_hours")(classmethod(_within_limit))
+
 
 class Health(_Model):
     """The daemon's health and metrics endpoint."""
@@ -266,11 +478,18 @@ class Health(_Model):
     stale_after_intervals: float = Field(3, gt=0, description=(
         "/healthz fails when a forum has not polled successfully within this many of its poll intervals"))
 
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        return _listen(v)
+
+    _limits = field_validator("stale_after_intervals")(classmethod(_within_limit))
+
 
 class Log(_Model):
     """Where and how the daemon logs."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="lowest level logged")
     json_lines: bool = Field(False, alias="json", description=(
@@ -278,6 +497,31 @@ class Log(_Model):
     file: str | None = Field(None, description="also write the log to this file (rotated)")
     rotation: str = Field("50 MB", description="rotate the log file at this size or age, e.g. '50 MB', '1 day'")
     retention: str = Field("30 days", description="delete rotated log files older than this, e.g. '30 days'")
+
+    @field_validator("file")
+    @classmethod
+    def _file(cls, v: str | None) -> str | None:
+        if v:
+            if Path(v).is_dir():
+                raise ValueError(f"{v} is a folder: give a file, e.g. logs/spokeswatch.log")
+            if problem := _folder_problem(Path(v).parent):
+                raise ValueError(problem)
+        return v
+
+    @field_validator("rotation")
+    @classmethod
+    def _rotation(cls, v: str) -> str:
+        if not _LOG_ROTATION.fullmatch(v.strip()):
+            raise ValueError(f"{v!r} is not a size ('50 MB'), an age ('1 day', '1 week'), 'daily' or a time of "
+                             "day ('00:00')")
+        return v
+
+    @field_validator("retention")
+    @classmethod
+    def _retention(cls, v: str) -> str:
+        if not _LOG_RETENTION.fullmatch(v.strip()):
+            raise ValueError(f"{v!r} is not an age such as '30 days', '4 weeks' or '1 year'")
+        return v
 
 
 class Config(_Model):
@@ -304,6 +548,28 @@ class Config(_Model):
     backoff_max_minutes: float = Field(120, gt=0, description=(
         "a failing forum is polled less often, doubling its interval after each failure up to this"))
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        return _zone_name(v)
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        if problem := _database_problem(v):
+            raise ValueError(problem)
+        return v
+
+    @field_validator("state_dir")
+    @classmethod
+    def _state_dir(cls, v: str) -> str:
+        if problem := _folder_problem(v):
+            raise ValueError(problem)
+        return v
+
+    _limits = field_validator("check_interval_minutes", "alert_after_hours", "backoff_max_minutes",
+                              "inactive_after_days")(classmethod(_within_limit))
+
     @field_validator("max_parallel_polls", mode="before")
     @classmethod
     def _pool_size(cls, v: Any) -> Any:
@@ -324,21 +590,32 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        forum_ids = [f.id for f in self.forums]
-        unit_ids = [u.id for u in self.units]
-        for kind, ids in (("forum", forum_ids), ("unit", unit_ids)):
-            dupes = sorted({i for i in ids if ids.count(i) > 1})
-            if dupes:
-                raise ValueError(f"duplicate {kind} id(s): {', '.join(dupes)}")
-        for u in self.units:
-            for a in u.accounts:
+        """Ids are unique, and every forum and unit named elsewhere exists; the error points at the item."""
+        for kind, items in (("forums", self.forums), ("units", self.units)):
+            first: dict[str, int] = {}
+            for i, item in enumerate(items):
+                if item.id in first:
+                    raise _At((kind, i, "id"), f"duplicate {kind[:-1]} id {item.id!r} (also {kind}[{first[item.id]}])")
+                first[item.id] = i
+        forum_ids, unit_ids = [f.id for f in self.forums], [u.id for u in self.units]
+        for i, u in enumerate(self.units):
+            for j, a in enumerate(u.accounts):
                 if a.forum not in forum_ids:
-                    raise ValueError(f"unit {u.id!r} has an account on unknown forum {a.forum!r}")
-        for f in self.forums:
-            for b in f.boards:
-                for ref in [b.unit, *b.categories.values()]:
-                    if ref is not None and ref not in unit_ids:
-                        raise ValueError(f"forum {f.id!r} board {b.fid} names unknown unit {ref!r}")
+                    raise _At(("units", i, "accounts", j, "forum"),
+                              f"unknown forum {a.forum!r} (forums: {_listing(forum_ids)})")
+        for i, f in enumerate(self.forums):
+            fids: dict[int, int] = {}
+            for j, b in enumerate(f.boards):
+                if b.fid in fids:
+                    raise _At(("forums", i, "boards", j, "fid"),
+                              f"board {b.fid} is listed twice on forum {f.id!r} (also boards[{fids[b.fid]}])")
+                fids[b.fid] = j
+                refs = [(("unit",), b.unit)] if b.unit is not None else []
+                refs += [(("categories", name), ref) for name, ref in b.categories.items()]
+                for where, ref in refs:
+                    if ref not in unit_ids:
+                        raise _At(("forums", i, "boards", j, *where),
+                                  f"unknown unit {ref!r} (units: {_listing(unit_ids) or 'none'})")
         return self
 
     def forum(self, forum_id: str) -> Forum:
@@ -350,13 +627,160 @@ class Config(_Model):
 
 # ---- loading ------------------------------------------------------------
 
-def _substitute(value: Any, path: str, key_path: list[Any]) -> Any:
+def _listing(ids: list[str], most: int = 12) -> str:
+    return ", ".join(ids[:most]) + (f", … ({len(ids)} in all)" if len(ids) > most else "")
+
+
+
+_SECRET_PARTS = ("password", "cookies", "login", "database", "notify")  # values never echoed in messages
+_KINDS = {"int": "a number", "float": "a number", "bool": "true/false", "date": "a date",
+          "datetime": "a date and time"}
+
+
+def read_yaml(text: str, path: str = "config.yaml") -> Any:
+    """The round-trip data (YAML 1.2, with line numbers) of config text; also what ``forum add`` edits.
+
+    Refused from the parse events, before anything is built, with line and key path:
+    anchors and aliases (an alias bomb would take minutes and gigabytes), tags, a %YAML
+    version other than 1.2, deep nesting, impossible dates. Then, with the line: syntax
+    errors, duplicate keys, a second document."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        _scan_events(YAML().parse(text), path)
+        loader = YAML()  # round-trip: keeps each key's line (and, for forum add, its quotes)
+        loader.preserve_quotes = True
+        return loader.load(text)
+    except MarkedYAMLError as exc:
+        sentence, mark = _yaml_problem(exc, text)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(path, f"not valid YAML{where}: {sentence}", line=mark.line + 1 if mark else None) from None
+    except YAMLError as exc:  # e.g. a control character: a ReaderError with a position, no mark
+        position = getattr(exc, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        char = getattr(exc, "character", None)
+        code = ord(char) if isinstance(char, str) and len(char) == 1 else char
+        reason = (f"the control character #x{code:02X} is not allowed (remove it)" if isinstance(code, int)
+                  else str(exc).splitlines()[0])
+        raise ConfigError(path, f"not valid YAML{f' at line {line}' if line else ''}: {reason}", line=line) from None
+    except (ValueError, RecursionError) as exc:  # a timestamp ruamel cannot build that the scan let through
+        raise ConfigError(path, f"not valid YAML: {exc}") from None
+
+
+_MAX_DEPTH = 64  # config.yaml nests about six levels; deeper input only exhausts the composer's recursion
+_TIMESTAMP = re.compile(r"(\d{4})-(\d\d?)-(\d\d?)(?:(?:[Tt]|[ \t]+)(\d\d?):(\d\d)(?::(\d\d))?)?")
+
+
+def _scan_events(stream: Any, path: str) -> None:
+    """Refuse what config.yaml never needs, from the parse events (linear in the text), with the
+    line and the key path of the node."""
+    from ruamel.yaml import events as ev
+    stack: list[list[Any]] = []  # per open collection: [is mapping, current key or index, expecting a key, is a key]
+
+    def refuse(event: Any, key_path: list[Any], message: str) -> ConfigError:
+        mark = event.start_mark
+        return ConfigError(path, f"{message} (column {mark.column + 1})", _dotted(key_path) or None, mark.line + 1)
+
+    for event in stream:
+        if isinstance(event, ev.CollectionEndEvent):
+            done = stack.pop()
+            if stack and stack[-1][0] and not done[3]:
+                stack[-1][2] = True
+            continue
+        if isinstance(event, ev.DocumentStartEvent) and event.version not in (None, (1, 2)):
+            raise refuse(event, [], "config.yaml is read as YAML 1.2: remove the "
+                                    f"%YAML {'.'.join(map(str, event.version))} line")
+        if not isinstance(event, (ev.ScalarEvent, ev.AliasEvent, ev.CollectionStartEvent)):
+            continue
+        top = stack[-1] if stack else None
+        is_key = top is not None and top[0] and top[2]
+        if top is not None and not top[0]:
+            top[1] += 1
+        elif is_key:
+            top[1], top[2] = (event.value if isinstance(event, ev.ScalarEvent) else "?"), False
+        key_path = [frame[1] for frame in stack]
+        anchor = event.anchor if isinstance(event, ev.AliasEvent) else getattr(event, "anchor", None)
+        if anchor:
+            raise refuse(event, key_path, f"YAML anchors and aliases (&{anchor}, *{anchor}) are not allowed in "
+                                          "config.yaml: write each value out")
+        if getattr(event, "tag", None):
+            tag = str(event.tag).replace("tag:yaml.org,2002:", "!!")
+            raise refuse(event, key_path, f"YAML tags ({tag}) are not used in config.yaml: quote a value "
+                                          "to make it text")
+        if isinstance(event, ev.CollectionStartEvent):
+            if len(stack) >= _MAX_DEPTH:
+                raise refuse(event, key_path[:3] + ["…"], f"nested more than {_MAX_DEPTH} levels deep")
+            mapping = isinstance(event, ev.MappingStartEvent)
+            stack.append([mapping, None if mapping else -1, True, is_key])
+            continue
+        if top is not None and top[0] and not is_key:
+            top[2] = True
+        stamp = _TIMESTAMP.fullmatch(event.value) if isinstance(event, ev.ScalarEvent) and event.style is None else None
+        if stamp:  # YAML 1.2 (ruamel) still reads these as dates; an impossible one would fail without a line
+            try:
+                dt.datetime(*(int(part or 0) for part in stamp.groups()))
+            except ValueError as exc:
+                raise refuse(event, key_path, f"{event.value!r} is not a real date or time: {exc}") from None
+
+
+def _yaml_problem(exc: Any, text: str) -> tuple[str, Any]:
+    """One human sentence for a YAML syntax error, and the mark it is best shown at."""
+    problem, context = (exc.problem or "").strip(), (exc.context or "").strip()
+    mark, opened = exc.problem_mark, exc.context_mark
+    until = f" (noticed at line {mark.line + 1})" if mark else ""
+    found = re.search(r"but (?:found|got) (.+)$", problem)
+    if "'\\t'" in problem:
+        lines = text.splitlines()
+        before = lines[mark.line][:mark.column] if mark and mark.line < len(lines) else ""
+        return ("a tab character is not allowed for indentation (indent with spaces)" if not before.strip()
+                else "a tab character is not allowed here (use spaces, or quote the value)"), mark
+    if problem.startswith("found character") and "cannot start any token" in problem:
+        return f"a value cannot start with {problem.split()[2]} (quote it)", mark
+    if problem.startswith("mapping values are not allowed"):
+        return "mapping values are not allowed here (a ':' inside an unquoted value? quote it)", mark
+    if problem.startswith("could not find expected ':'") and opened:
+        return "this line is not `key: value` (a missing ':', or a wrong indentation?)", opened
+    if "quoted scalar" in context and "end of stream" in problem and opened:
+        return f"this quoted value is never closed{until}", opened
+    if "escape character" in problem:
+        return f"{problem} in a double-quoted value (use single quotes for backslashes, e.g. in regexes)", mark
+    if "flow sequence" in context and opened:
+        return f"this '[' list is not closed (expected ',' or ']'){until}", opened
+    if "flow mapping" in context and opened:
+        return f"this '{{' mapping is not closed (expected ',' or '}}'){until}", opened
+    if "flow node" in context:
+        return (f"found {found.group(1) if found else 'this'} inside a '[...]' or '{{...}}' "
+                "(is a '[' or '{' above not closed?)"), mark
+    if problem.startswith("expected <block end>"):
+        return "the indentation of this line does not match the lines above it", mark
+    if problem.startswith("found duplicate key"):
+        key = re.match(r'found duplicate key "(.*?)" with value', problem)
+        return f"the key {key.group(1)!r} appears twice in the same mapping" if key else problem, mark
+    if "another document" in problem:
+        return "a second YAML document ('---'): config.yaml holds one", mark
+    return (f"{problem} ({context})" if context else problem or str(exc).splitlines()[0]), mark or opened
+
+
+def _substitute(value: Any, path: str, key_path: list[Any], root: Any = None, optional: bool = False) -> Any:
+    """Plain Python values of the round-trip data, with ``${ENV}`` references replaced.
+
+    With ``optional``, a variable that is not set inside a delivery or login setting
+    (digest.notify, units[*].notify, forums[*].login, forums[*].cookies) becomes ''."""
     if isinstance(value, dict):
-        return {k: _substitute(v, path, [*key_path, k]) for k, v in value.items()}
+        return {(str(k) if isinstance(k, str) else k): _substitute(v, path, [*key_path, k], root, optional)
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, path, [*key_path, i]) for i, v in enumerate(value)]
+        return [_substitute(v, path, [*key_path, i], root, optional) for i, v in enumerate(value)]
+    if isinstance(value, bool) or value is None or isinstance(value, (dt.date, dt.time)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     if not isinstance(value, str):
         return value
+    value = str(value)
 
     def repl(m: re.Match) -> str:
         name, default = m.group(1), m.group(2)
@@ -364,8 +788,17 @@ def _substitute(value: Any, path: str, key_path: list[Any]) -> Any:
             return os.environ[name]
         if default is not None:
             return default
-        raise ConfigError(path, f"environment variable {name} is not set", _dotted(key_path))
+        if optional and _optional_secret(key_path):
+            return ""
+        raise ConfigError(path, f"environment variable {name} is not set (set it, or write ${{{name}:-default}})",
+                          _dotted(key_path), _line_of(root, tuple(key_path)))
     return _ENV_REF.sub(repl, value)
+
+
+def _optional_secret(key_path: list[Any]) -> bool:
+    kp = tuple(key_path)
+    return (kp[:2] == ("digest", "notify") or (len(kp) >= 3 and kp[0] == "units" and kp[2] == "notify")
+            or (len(kp) >= 3 and kp[0] == "forums" and kp[2] in ("login", "cookies")))
 
 
 def _dotted(loc: list[Any] | tuple[Any, ...]) -> str:
@@ -375,49 +808,65 @@ def _dotted(loc: list[Any] | tuple[Any, ...]) -> str:
     return out
 
 
-def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc`` (or of its nearest parent)."""
-    node, line = root, (root.start_mark.line + 1 if root is not None else None)
+def _line_of(root: Any, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the key or item at ``loc`` in round-trip data (or of its nearest parent)."""
+    lc = getattr(root, "lc", None)
+    line = lc.line + 1 if lc is not None and lc.line is not None else None
+    node = root
     for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [v for k, v in node.value if k.value == str(part)]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            match = [node.value[part]]
-        else:
-            match = []
-        if not match:
+        try:
+            if isinstance(node, dict):
+                key = next(k for k in node if str(k) == str(part))
+                position, node = node.lc.key(key), node[key]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                position, node = node.lc.item(part), node[part]
+            else:
+                break
+        except (StopIteration, KeyError, AttributeError, TypeError):
             break
-        node = match[0]
-        line = node.start_mark.line + 1
+        line = position[0] + 1
     return line
 
 
-def parse_config(text: str, path: str = "config.yaml") -> Config:
+def _message(err: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """The sentence for one pydantic error; the value is shown unless it may be a secret."""
+    msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    value = err.get("input")
+    if err["type"] == "extra_forbidden":
+        return "unknown setting (check the spelling; see the README's config reference)"
+    if err["type"] == "string_type" and isinstance(value, (int, float, bool, dt.date)):
+        kind = _KINDS.get(type(value).__name__, "a value")
+        return f"expected text, but YAML reads {value!r} as {kind}: put it in quotes"
+    secret = any(str(part) in _SECRET_PARTS for part in loc)
+    if not secret and (err["type"].endswith("_type") or err["type"].endswith("_parsing")) \
+            and isinstance(value, (str, int, float, bool, dt.date)):
+        shown = repr(value)
+        msg += f" (got {shown[:60] + '…' if len(shown) > 60 else shown})"
+    return msg
+
+
+def parse_config(text: str, path: str = "config.yaml", *, optional_secrets: bool = False) -> Config:
     """Validate config text; raise ConfigError naming the key path and line."""
-    try:
-        root = yaml.compose(text)
-        raw = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(path, f"not valid YAML: {exc.problem or exc}",
-                          line=mark.line + 1 if mark else None) from None
-    if not isinstance(raw, dict):
+    root = read_yaml(text, path)
+    if not isinstance(root, dict):
         raise ConfigError(path, "expected a mapping of settings at the top level", line=1)
-    raw = _substitute(raw, path, [])
+    raw = _substitute(root, path, [], root, optional_secrets)
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(raw, context={"optional_secrets": optional_secrets})
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        err = errors[0]
         loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown setting (check the spelling; see the README's config reference)"
-        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-        raise ConfigError(path, msg + more, _dotted(loc) or None, _line_of(root, loc)) from None
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, _At):
+            loc += cause.loc
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(path, _message(err, loc) + more, _dotted(loc) or None, _line_of(root, loc)) from None
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a config.yaml file."""
+def load_config(path: str | Path, *, optional_secrets: bool = False) -> Config:
+    """Read and validate a config.yaml file. ``optional_secrets``: an unset ``${ENV}`` in a delivery
+    or login setting reads as '' (for commands that neither deliver nor log in, e.g. status)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -425,4 +874,4 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(str(path), "file not found (pass -c PATH or create config.yaml)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), f"cannot read: {exc}") from None
-    return parse_config(text, str(path))
+    return parse_config(text, str(path), optional_secrets=optional_secrets)

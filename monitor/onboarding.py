@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from monitor.config import parse_config
+from monitor.config import parse_config, read_yaml
 from monitor.errors import ConfigError, SpokeswatchError
 from scrapers import detect_engine, get_engine
 from scrapers.errors import ScraperError
@@ -77,10 +77,11 @@ def add_board(config_path: str | Path, found: BoardFound, kind: str = "programme
     """Append the board (and its forum, if new) to config.yaml; return what was done."""
     path = Path(config_path)
     yaml = YAML()  # round-trip: comments and order survive
-    yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
     original = path.read_text("utf-8")
-    data = yaml.load(original)
+    data = read_yaml(original, str(path))  # the config's own reader: YAML 1.2, quotes kept, anchors refused
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "expected a mapping of settings at the top level", line=1)
     forums = data.setdefault("forums", CommentedSeq())
     board = CommentedMap(fid=found.fid, name=found.board_name or f"board {found.fid}", kind=kind)
     forum = next((f for f in forums if str(f.get("base_url", "")).rstrip("/") == found.base_url.rstrip("/")), None)
