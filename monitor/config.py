@@ -43,7 +43,7 @@ _LIMITS = {"poll_interval_minutes": (525600, "minutes (a year)"),
            "recheck_interval_minutes": (525600, "minutes (a year)"),
            "check_interval_minutes": (525600, "minutes (a year)"),
            "backoff_max_minutes": (525600, "minutes (a year)"),
-           "timeout_seconds": (3600, "seconds"),
+           "timeout_seconds": (3600, "seconds (an hour)"),
            "alert_after_hours": (8760, "hours (a year)"),
            "due_soon_hours": (8760, "hours (a year)"),
            "inactive_after_days": (3650, "days (ten years)"),
@@ -401,7 +401,7 @@ class Deadline(_Model):
     def _days_bound(cls, v: float | None) -> float | None:
         if v is not None and v > 60:
             raise ValueError(f"must be at most 60 working days (about three months), not {v:g}: "
-                             "a longer response time is surely a typo, and the calendar is not counted that far")
+                             "a longer response time is surely a typo")
         return v
 
     @field_validator("hours")
@@ -728,7 +728,10 @@ def _yaml_problem(exc: Any, text: str) -> tuple[str, Any]:
     """One human sentence for a YAML syntax error, and the mark it is best shown at."""
     problem, context = (exc.problem or "").strip(), (exc.context or "").strip()
     mark, opened = exc.problem_mark, exc.context_mark
-    until = f" (noticed at line {mark.line + 1})" if mark else ""
+    until = f" (noticed at line {mark.line + 1})" if mark and opened and mark.line != opened.line else ""
+    span = text.splitlines()[opened.line:mark.line + 1] if mark and opened else []
+    quote_env = (" (a ${ENV} reference inside [...] or {...} needs quotes: '${TOKEN}')"
+                 if any("${" in line for line in span) else "")
     found = re.search(r"but (?:found|got) (.+)$", problem)
     if "'\\t'" in problem:
         lines = text.splitlines()
@@ -746,9 +749,9 @@ def _yaml_problem(exc: Any, text: str) -> tuple[str, Any]:
     if "escape character" in problem:
         return f"{problem} in a double-quoted value (use single quotes for backslashes, e.g. in regexes)", mark
     if "flow sequence" in context and opened:
-        return f"this '[' list is not closed (expected ',' or ']'){until}", opened
+        return f"this '[' list is not closed (expected ',' or ']'){until}{quote_env}", opened
     if "flow mapping" in context and opened:
-        return f"this '{{' mapping is not closed (expected ',' or '}}'){until}", opened
+        return f"this '{{' mapping is not closed (expected ',' or '}}'){until}{quote_env}", opened
     if "flow node" in context:
         return (f"found {found.group(1) if found else 'this'} inside a '[...]' or '{{...}}' "
                 "(is a '[' or '{' above not closed?)"), mark
