@@ -12,7 +12,7 @@ set -eu
 
 config="${SPOKESWATCH_CONFIG:-/config/config.yaml}"
 demo_out="${SPOKESWATCH_DEMO_OUT:-/data/demo-out}"
-demo_port="${SPOKESWATCH_DEMO_PORT:-8089}"
+demo_port=8089   # the Dockerfile's HEALTHCHECK asks this port when there is no config
 
 if [ "$#" -gt 0 ]; then
     # `docker run spokeswatch status -c /config/config.yaml` or `docker run spokeswatch sh`
