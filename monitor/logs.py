@@ -44,7 +44,7 @@ def setup_logging(level: str = "INFO", json_lines: bool = False, file: str | Non
     in the same form. Safe to call again on a config reload."""
     logger.remove()
     logger.configure(patcher=_patcher(ZoneInfo(zone)))
-    fmt = _json_format if json_lines else HUMAN_FORMAT + "\n{exception}"
+    fmt = _json_format if json_lines else HUMAN_FORMAT  # loguru adds "\n{exception}" to a format string
     logger.add(sys.stderr, level=level, format=fmt, backtrace=False, diagnose=False)
     if file:
         logger.add(file, level=level, format=fmt, rotation=rotation, retention=retention, encoding="utf-8",

@@ -29,6 +29,7 @@ def write_config(path: Path, raw: dict) -> Path:
     tmp = path.with_suffix(".tmp")
     yaml = YAML()
     yaml.allow_unicode = True
+    yaml.representer.ignore_aliases = lambda *_: True  # config.yaml refuses anchors: write shared parts out
     with tmp.open("w", encoding="utf-8") as fh:
         yaml.dump(raw, fh)
     tmp.replace(path)
