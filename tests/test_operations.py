@@ -131,7 +131,9 @@ def test_healthz_turns_503_when_the_forum_goes_away_and_200_when_it_returns_metr
     daemon = RunningDaemon(tmp_path, cfg, {"SPOKESWATCH_DATABASE": f"sqlite:///{db}"})
     try:
         health = _health_port(daemon)
-        daemon.wait_for_text("checked:")
+        daemon.wait_for_text("poll demo: ok,")
+        daemon.wait_for(lambda lines: "checked:" in "\n".join(lines).split("poll demo: ok,", 1)[1], 60,
+                        "a check after the first poll")
         daemon.wait_for(lambda _l: get(f"http://127.0.0.1:{health}/healthz").status_code == 200, 60,
                         "a healthy daemon")
         body = get(f"http://127.0.0.1:{health}/healthz").json()
@@ -154,6 +156,7 @@ def test_healthz_turns_503_when_the_forum_goes_away_and_200_when_it_returns_metr
                         "/healthz to fail")
         failing = get(f"http://127.0.0.1:{health}/healthz").json()
         assert any("forum demo" in r for r in failing["reasons"]), failing
+        daemon.wait_for_text("poll demo: failed", 90, after=mark)  # after its retries
         assert "WARNING" in next(l for l in daemon.text()[mark:].splitlines() if "poll demo: failed" in l)
         assert "next poll in" in daemon.text()[mark:]  # backing off
 
