@@ -103,7 +103,8 @@ def test_daemon_polls_the_served_demo_forum_and_stops_cleanly_on_sigterm(tmp_pat
     db = tmp_path / "live.sqlite3"
     cfg.write_text((ROOT / "config.yaml").read_text("utf-8").replace("127.0.0.1:8089", f"127.0.0.1:{port}")
                    .replace("out_dir: reports", f"out_dir: {tmp_path / 'reports'}")
-                   .replace("rate_limit: 5 ", "rate_limit: 0 "), "utf-8")
+                   .replace("rate_limit: 5 ", "rate_limit: 0 ")
+                   + "health:\n  listen: 127.0.0.1:0\n", "utf-8")  # any free port for /healthz
     forum = subprocess.Popen([*EXE, "demo", "--serve", "--port", str(port)], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     daemon = None
@@ -221,7 +222,8 @@ def test_check_full_gives_the_same_cases_as_a_plain_check(tmp_path):
     try:
         cfg = tmp_path / "config.yaml"
         cfg.write_text((ROOT / "config.yaml").read_text("utf-8").replace("http://127.0.0.1:8089/", forum.base_url)
-                       .replace("rate_limit: 5 ", "rate_limit: 0 "), "utf-8")
+                       .replace("rate_limit: 5 ", "rate_limit: 0 ")
+                   + "health:\n  listen: 127.0.0.1:0\n", "utf-8")  # any free port for /healthz
         env = {"SPOKESWATCH_DATABASE": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
         polled = run("poll", "-c", str(cfg), env=env, cwd=tmp_path)
         assert polled.returncode == 0, polled.stderr
