@@ -11,13 +11,12 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 
 from models.db import make_engine, upgrade
 from monitor.config import parse_config
 from monitor.daemon import CheckRunner, Daemon
-from tests.helpers import ROOT, start_forum
-from tests.running import STOP_SECONDS, RunningDaemon
+from tests.helpers import start_forum
+from tests.running import STOP_SECONDS, RunningDaemon, sample_config, write_config
 
 POLL_LINE = re.compile(r" INFO +poll (\S+): ")
 
@@ -156,7 +155,7 @@ def test_the_digest_fires_at_the_offices_time_on_a_utc_host(monkeypatch):
 
 def _write_config(tmp_path: Path, base_url: str, forums: int, parallel: int) -> Path:
     """The sample config with the demo forum listed under several forum ids (each its own data)."""
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text("utf-8"))
+    raw = sample_config()
     demo = raw["forums"][0]
     demo.update(base_url=base_url, rate_limit=0)
     ids = ["demo"] + [f"demo{i}" for i in range(2, forums + 1)]
@@ -167,9 +166,7 @@ def _write_config(tmp_path: Path, base_url: str, forums: int, parallel: int) -> 
     raw["digest"]["out_dir"] = str(tmp_path / "reports")
     raw["state_dir"] = str(tmp_path / "state")
     raw["health"] = {"listen": "127.0.0.1:0"}  # any free port: tests may run beside a real daemon
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), "utf-8")
-    return cfg
+    return write_config(tmp_path / "config.yaml", raw)
 
 
 class _Running(RunningDaemon):
