@@ -28,8 +28,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import delete, func, literal, select, text, update
+from sqlalchemy import create_engine, delete, func, literal, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from models.case_store import insert_ignoring_duplicates
 from models.repo_base import RepositoryBase
@@ -70,6 +71,7 @@ class Coordinator(RepositoryBase):
     def __init__(self, engine, node_id: str):
         super().__init__(engine)
         self.node_id = node_id
+        self._lock_engine = None  # PostgreSQL: the connections that hold poll locks
 
     # ---- nodes -----------------------------------------------------------
 
@@ -203,7 +205,9 @@ class Coordinator(RepositoryBase):
             yield True
             return
         key = _hash(f"spokeswatch:{job}")
-        with self.engine.connect() as conn:  # a connection of its own: the lock lives with it
+        if self._lock_engine is None:  # unpooled: however many polls run, the work's pool is not drained
+            self._lock_engine = create_engine(self.engine.url, poolclass=NullPool)
+        with self._lock_engine.connect() as conn:  # a connection of its own: the lock lives with it
             got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
             conn.commit()
             try:

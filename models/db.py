@@ -33,8 +33,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
         return engine
-    # a daemon holds one connection per running poll for its advisory lock, beside the poll's own
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # overflow for a daemon's poll pool (up to max_parallel_polls), its check, dispatcher and /metrics
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)
 
 
 def upgrade(engine: Engine) -> None:

@@ -294,7 +294,7 @@ class Daemon:
         logger.warning("forum {} failed {} time(s) in a row: next poll in {:g} min", forum_id, state.failures, delay)
         failing_for = utcnow() - state.failing_since if state.failing_since else timedelta(0)
         if failing_for >= timedelta(hours=cfg.alert_after_hours) and self.coord.set_alerted(job, True):
-            since = state.failing_since.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %z")
+            since = state.failing_since.astimezone(self.zone).isoformat(sep=" ", timespec="minutes")
             self._alert(f"论坛采集失败：{forum_id}",
                         f"论坛 {forum_id} 自 {since} 起采集失败（连续 {state.failures} 次）：{error}\n\n"
                         f"Forum {forum_id} has failed since {since} ({state.failures} polls in a row): {error}")

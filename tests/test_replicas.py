@@ -3,6 +3,7 @@ node wins, work done once, per-forum locks, the forums split among live nodes, b
 for a failing forum, the digest missed while the service was down."""
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -89,7 +90,8 @@ def inbox():
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
-            received.append(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            received.append(f"{body['title']}\n{body['message']}")
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -141,10 +143,11 @@ def test_a_failing_forum_backs_off_to_the_cap_alerts_once_and_once_more_on_recov
     other = _daemon(engine, port, backoff_max_minutes=60, alert_after_hours=1)  # a replica
     for d in (daemon, other, daemon):
         d._record_outcome("demo", now, "connection refused")
-    assert len(received) == 1 and "论坛采集失败" in received[0] and "connection refused" in received[0]
+    assert len(received) == 1 and received[0].startswith("论坛采集失败：demo") and "connection refused" in received[0]
+    assert "+08:00" in received[0]  # the office's time, with its offset
     for d in (daemon, other):
         d._record_outcome("demo", now, None)
-    assert len(received) == 2 and "已恢复" in received[1]
+    assert len(received) == 2 and received[1].startswith("论坛恢复采集：demo")
     assert daemon.coord.failing_jobs() == {}
 
 
