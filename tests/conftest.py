@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,6 +89,30 @@ def db_url(request, tmp_path):
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture
+def inbox():
+    """A local webhook that records what Apprise's json:// targets post to it: (port, [{path, title,
+    message, …}]); a path containing "broken" answers 500."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append({"path": self.path, **json.loads(body)})
+            self.send_response(200 if "broken" not in self.path else 500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], received
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

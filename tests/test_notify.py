@@ -1,39 +1,12 @@
 """The nightly digest delivered through Apprise: the office's digest, and each unit's own list."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 
 from tests.helpers import ROOT, start_forum
-
-
-@pytest.fixture
-def inbox():
-    """A local webhook that records what Apprise's json:// targets post to it."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            received.append({"path": self.path, **json.loads(body)})
-            self.send_response(200 if "broken" not in self.path else 500)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], received
-    server.shutdown()
-    server.server_close()
 
 
 def _config(tmp_path, forum, port: int, water_path: str = "water") -> str:

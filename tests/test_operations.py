@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import threading
 import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -173,29 +170,6 @@ def test_healthz_turns_503_when_the_forum_goes_away_and_200_when_it_returns_metr
 
 # ---- replicas on PostgreSQL --------------------------------------------------------------------
 
-@pytest.fixture
-def inbox():
-    """A local webhook counting what Apprise's json:// targets post to it."""
-    received: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            received.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], received
-    server.shutdown()
-    server.server_close()
-
-
 def _overlapping_runs(engine) -> list:
     """Poll runs of one forum whose times overlap: two nodes polling it at once."""
     with engine.connect() as c:
@@ -232,7 +206,7 @@ def test_two_daemons_on_postgresql_share_the_work_and_one_carries_on_after_sigki
         while len(received) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
         time.sleep(5)  # room for a duplicate to arrive
-        assert sorted(received) == ["/office", "/water"], received
+        assert sorted(m["path"] for m in received) == ["/office", "/water"], received
         with engine.connect() as c:
             assert c.execute(sa.text("select count(*) from once_marks where job = 'digest'")).scalar() == 1
 
@@ -274,7 +248,7 @@ def test_two_daemons_on_postgresql_share_the_work_and_one_carries_on_after_sigki
             dupes = c.execute(sa.text("select count(*) from (select forum_id, pid from posts group by forum_id, pid "
                                       "having count(*) > 1) d")).scalar()
         assert dupes == 0 and len({n for _f, n in posts}) == 1  # every copy of the forum stored alike
-        assert sorted(received) == ["/office", "/water"]  # still one delivery each
+        assert sorted(m["path"] for m in received) == ["/office", "/water"]  # still one delivery each
     finally:
         for node in nodes:
             node.close()

@@ -3,11 +3,9 @@ node wins, work done once, per-forum locks, the forums split among live nodes, b
 for a failing forum, the digest missed while the service was down."""
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
@@ -84,28 +82,6 @@ def test_a_second_daemon_on_one_sqlite_file_is_refused(tmp_path):
 
 # ---- a failing forum: backoff, one alert, one recovery note -----------------------------------------
 
-@pytest.fixture
-def inbox():
-    received: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-            received.append(f"{body['title']}\n{body['message']}")
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], received
-    server.shutdown()
-    server.server_close()
-
-
 class _Service:
     """Enough of the service for the daemon's bookkeeping."""
 
@@ -143,11 +119,12 @@ def test_a_failing_forum_backs_off_to_the_cap_alerts_once_and_once_more_on_recov
     other = _daemon(engine, port, backoff_max_minutes=60, alert_after_hours=1)  # a replica
     for d in (daemon, other, daemon):
         d._record_outcome("demo", now, "connection refused")
-    assert len(received) == 1 and received[0].startswith("论坛采集失败：demo") and "connection refused" in received[0]
-    assert "+08:00" in received[0]  # the office's time, with its offset
+    assert len(received) == 1 and received[0]["title"] == "论坛采集失败：demo"
+    assert "connection refused" in received[0]["message"]
+    assert "+08:00" in received[0]["message"]  # the office's time, with its offset
     for d in (daemon, other):
         d._record_outcome("demo", now, None)
-    assert len(received) == 2 and received[1].startswith("论坛恢复采集：demo")
+    assert len(received) == 2 and received[1]["title"] == "论坛恢复采集：demo"
     assert daemon.coord.failing_jobs() == {}
 
 
