@@ -254,3 +254,41 @@ def test_two_daemons_on_postgresql_share_the_work_and_one_carries_on_after_sigki
             node.close()
         engine.dispose()
         forum.stop()
+
+
+def test_systemd_hears_ready_watchdog_reloading_and_stopping(tmp_path):
+    """Under systemd (Type=notify, WatchdogSec) the daemon reports its state on $NOTIFY_SOCKET."""
+    import socket
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(60)
+    forum = start_forum()
+    cfg = write_config(tmp_path / "config.yaml", _config(tmp_path, forum.base_url))
+    daemon = RunningDaemon(tmp_path, cfg, {"SPOKESWATCH_DATABASE": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                                           "NOTIFY_SOCKET": str(sock_path)})
+    heard: list[str] = []
+
+    def hear_until(word: str) -> None:
+        """Read messages until one (after those already heard) says ``word``."""
+        while True:
+            heard.append(sock.recv(4096).decode())
+            if word in heard[-1]:
+                return
+    try:
+        hear_until("READY=1")
+        hear_until("WATCHDOG=1")
+        raw = _config(tmp_path, forum.base_url, check_interval_minutes=7)
+        write_config(cfg, raw)
+        hear_until("RELOADING=1")
+        assert "MONOTONIC_USEC=" in heard[-1]
+        hear_until("READY=1")  # again, once reloaded
+        assert "config reloaded" in daemon.text() and "check_interval_minutes changed" in daemon.text()
+        daemon.signal(signal.SIGTERM)
+        hear_until("STOPPING=1")
+        daemon.proc.wait(STOP_SECONDS)
+        assert daemon.proc.returncode == 0
+    finally:
+        daemon.close()
+        forum.stop()
+        sock.close()
