@@ -281,13 +281,14 @@ class Daemon:
     def _record_outcome(self, forum_id: str, started: datetime, error: str | None) -> None:
         """Back off after a failure, alert once after ``alert_after_hours``, and once at recovery."""
         cfg, job = self.config, f"poll:{forum_id}"
+        forum = next((f for f in cfg.forums if f.id == forum_id), None)
+        named = f"{forum.name}（{forum_id}）" if forum else forum_id
         state = self.coord.record_outcome(job, utcnow(), error)
         if error is None:
             if self.coord.set_alerted(job, False):
-                self._alert(f"论坛恢复采集：{forum_id}", f"论坛 {forum_id} 已恢复正常采集。\n\nForum {forum_id} is polled "
+                self._alert(f"论坛恢复采集：{named}", f"论坛 {named} 已恢复正常采集。\n\nForum {forum_id} is polled "
                             "successfully again.")
             return
-        forum = next((f for f in cfg.forums if f.id == forum_id), None)
         interval = forum.poll_interval_minutes if forum else 10
         delay = min(interval * 2 ** state.failures, max(cfg.backoff_max_minutes, interval))
         self.coord.reschedule(job, started + timedelta(minutes=delay))
@@ -295,8 +296,8 @@ class Daemon:
         failing_for = utcnow() - state.failing_since if state.failing_since else timedelta(0)
         if failing_for >= timedelta(hours=cfg.alert_after_hours) and self.coord.set_alerted(job, True):
             since = state.failing_since.astimezone(self.zone).isoformat(sep=" ", timespec="minutes")
-            self._alert(f"论坛采集失败：{forum_id}",
-                        f"论坛 {forum_id} 自 {since} 起采集失败（连续 {state.failures} 次）：{error}\n\n"
+            self._alert(f"论坛采集失败：{named}",
+                        f"论坛 {named} 自 {since} 起采集失败（连续 {state.failures} 次）：{error}\n\n"
                         f"Forum {forum_id} has failed since {since} ({state.failures} polls in a row): {error}")
 
     def _alert(self, title: str, body: str) -> None:

@@ -119,12 +119,12 @@ def test_a_failing_forum_backs_off_to_the_cap_alerts_once_and_once_more_on_recov
     other = _daemon(engine, port, backoff_max_minutes=60, alert_after_hours=1)  # a replica
     for d in (daemon, other, daemon):
         d._record_outcome("demo", now, "connection refused")
-    assert len(received) == 1 and received[0]["title"] == "论坛采集失败：demo"
+    assert len(received) == 1 and received[0]["title"] == "论坛采集失败：Demo（demo）"
     assert "connection refused" in received[0]["message"]
     assert "+08:00" in received[0]["message"]  # the office's time, with its offset
     for d in (daemon, other):
         d._record_outcome("demo", now, None)
-    assert len(received) == 2 and received[1]["title"] == "论坛恢复采集：demo"
+    assert len(received) == 2 and received[1]["title"] == "论坛恢复采集：Demo（demo）"
     assert daemon.coord.failing_jobs() == {}
 
 
