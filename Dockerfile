@@ -12,8 +12,8 @@
 # compose.yaml runs it with PostgreSQL.
 FROM python:3.11-slim
 
-# TZ sets the zone of log timestamps only: the service counts days, periods and the digest
-# time in the config's `timezone` whatever TZ is.
+# TZ is the container's zone (for tools run in it): spokeswatch itself logs, schedules and
+# counts days in the config's `timezone`, whatever TZ is.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
