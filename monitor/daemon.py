@@ -247,7 +247,8 @@ class Daemon:
             interval = timedelta(minutes=forum.poll_interval_minutes)
             if owner_of(name, self._nodes) != self.node_id and now < due_at + min(interval / 2, TAKEOVER_AFTER):
                 continue  # its owner polls it; if the owner is gone or late, this node will
-            if not self.coord.claim(name, due_at, now, now + interval):
+            following = due_at + interval  # each forum keeps its phase; after a long gap, from now
+            if not self.coord.claim(name, due_at, now, following if following > now else now + interval):
                 continue  # another node was first
             with self._polling_lock:
                 self._polling.add(forum.id)
