@@ -189,12 +189,6 @@ class Coordinator(RepositoryBase):
         with self.transaction(f"reading {job} marks") as c:
             return c.scalar(select(OnceMark.key).where(OnceMark.job == job).order_by(OnceMark.key.desc()).limit(1))
 
-    def marks(self, job: str) -> list[OnceMark]:
-        with self.session(f"reading {job} marks") as s:
-            rows = list(s.scalars(select(OnceMark).where(OnceMark.job == job).order_by(OnceMark.key)))
-            s.expunge_all()
-            return rows
-
     # ---- one poll of a forum at a time ------------------------------------------
 
     @contextmanager
