@@ -58,6 +58,7 @@ from loguru import logger
 from models.coordination import Coordinator, new_node_id, owner_of, single_daemon_lock
 from monitor.errors import ConfigError, SpokeswatchError
 from monitor.notify import deliver_digest, send_alert
+from monitor.poller import utcnow
 from monitor.render import write_all
 from monitor.service import Service
 
@@ -68,10 +69,6 @@ TAKEOVER_AFTER = timedelta(minutes=1)  # at most: another node polls a forum its
 DISPATCH_EXECUTOR = "dispatch"
 NIGHTLY_EXECUTOR = "nightly"  # the digest: one worker of its own
 RESTART_ONLY = ("database", "state_dir", "max_parallel_polls", "health")  # kept as they are at a reload
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def sd_notify(state: str) -> None:
