@@ -201,6 +201,59 @@ class CaseStore(RepositoryBase):
                        or_(ThreadRecord.counted.is_(True), ThreadRecord.proactive_unit_id.is_not(None)))
                 .order_by(ThreadRecord.posted_at, ThreadRecord.id)).all()
 
+    def answer_bodies(self, thread_ids: Sequence[int]) -> dict[int, Row]:
+        """thread id → its case's answer (unit_id, posted_at, body), for answered cases only."""
+        out: dict[int, Row] = {}
+        with self.transaction("reading answers") as c:
+            for chunk in _chunks(list(thread_ids), 500):
+                for r in c.execute(select(ResponseCase.thread_id, ResponseCase.unit_id, PostRecord.posted_at,
+                                          PostRecord.body)
+                                   .join(PostRecord, PostRecord.id == ResponseCase.answer_post_id)
+                                   .where(ResponseCase.thread_id.in_(chunk))):
+                    out[r.thread_id] = r
+        return out
+
+    def unit_answers_before(self, unit_id: str, before: datetime, limit: int) -> list[Row]:
+        """The unit's ``limit`` latest case answers made before ``before`` (posted_at, body), oldest
+        first: what a new answer is compared with for boilerplate."""
+        with self.transaction("reading earlier answers") as c:
+            rows = c.execute(select(ResponseCase.thread_id, PostRecord.posted_at, PostRecord.body)
+                             .join(PostRecord, PostRecord.id == ResponseCase.answer_post_id)
+                             .where(ResponseCase.unit_id == unit_id, ResponseCase.answered_at < before)
+                             .order_by(ResponseCase.answered_at.desc()).limit(limit)).all()
+        return rows[::-1]
+
+    def posts_after_answers(self, thread_ids: Sequence[int]) -> dict[int, list[Row]]:
+        """Live posts made after each case's answer by the thread's starter or by a spokesperson:
+        (thread_id, posted_at, body, by_starter, unit_id), oldest first; what follow-ups are read from."""
+        out: dict[int, list[Row]] = {i: [] for i in thread_ids}
+        by_starter = or_(and_(PostRecord.author_uid.is_not(None), PostRecord.author_uid == ThreadRecord.author_uid),
+                         and_(ThreadRecord.author_uid.is_(None), PostRecord.author == ThreadRecord.author))
+        with self.transaction("reading follow-ups") as c:
+            for chunk in _chunks(list(thread_ids), 500):
+                for r in c.execute(
+                        select(PostRecord.thread_id, PostRecord.posted_at, PostRecord.body,
+                               case((by_starter, True), else_=False).label("by_starter"), PostRecord.unit_id)
+                        .join(ThreadRecord, ThreadRecord.id == PostRecord.thread_id)
+                        .join(ResponseCase, ResponseCase.thread_id == PostRecord.thread_id)
+                        .where(PostRecord.thread_id.in_(chunk), PostRecord.deleted_at.is_(None),
+                               ResponseCase.answered_at.is_not(None),
+                               PostRecord.posted_at > ResponseCase.answered_at,
+                               or_(PostRecord.unit_id.is_not(None), by_starter))
+                        .order_by(PostRecord.thread_id, PostRecord.posted_at)):
+                    out[r.thread_id].append(r)
+        return out
+
+    def cases_answered_between(self, start: datetime, end: datetime) -> list:
+        """Cases answered in [start, end), with the digest's columns and the thread id: whose
+        follow-ups the digest looks at."""
+        with self.transaction("reading answered cases") as c:
+            return c.execute(select(ThreadRecord.id.label("thread_id"), ResponseCase.answered_at, *_DIGEST_COLUMNS)
+                             .join(ThreadRecord, ThreadRecord.id == ResponseCase.thread_id)
+                             .where(ResponseCase.answered_at >= start, ResponseCase.answered_at < end,
+                                    ThreadRecord.deleted_at.is_(None), ThreadRecord.counted.is_(True))
+                             .order_by(ResponseCase.answered_at)).all()
+
     def cases_open_at(self, at: datetime) -> list:
         """Cases of threads posted by ``at`` that had no answer yet at ``at``, oldest first: the
         columns a digest item shows (case unit, due time, hot, estimated; thread title, url, time)."""
@@ -264,7 +317,8 @@ _CASE_COLUMNS = (ResponseCase.id.label("case_id"), ResponseCase.state.label("cas
                  ResponseCase.state_changed_at.label("case_state_changed_at"))
 _THREADS = ThreadRecord.__table__
 READ_GRACE = timedelta(days=1)
-_REPORT_COLUMNS = (ThreadRecord.id, ThreadRecord.title, ThreadRecord.url, ThreadRecord.posted_at,
+_REPORT_COLUMNS = (ThreadRecord.id, ThreadRecord.forum_id, ThreadRecord.tid, ThreadRecord.fid, ThreadRecord.title,
+                   ThreadRecord.url, ThreadRecord.posted_at, ThreadRecord.author, ThreadRecord.assigned_by,
                    ThreadRecord.unit_id, ThreadRecord.proactive_unit_id, ThreadRecord.max_views,
                    ThreadRecord.max_replies, ResponseCase.id.label("case_id"),
                    ResponseCase.due_at.label("case_due_at"), ResponseCase.due_estimated.label("case_due_estimated"),

@@ -470,6 +470,81 @@ class Digest(_Model):
     _limits = field_validator("due_soon_hours")(classmethod(_within_limit))
 
 
+class Office(_Model):
+    """The supervising office: who issues the bulletin, and what it asks of the units next."""
+
+    name: str = Field("网络发言人工作办公室", description="the issuing office, e.g. 荆门市网络发言人工作办公室")
+    short_name: str = Field("", description="its short form, e.g. 荆门市网发办 (signature line when set)")
+    next_steps: str = Field("", description=(
+        "text of 三、下一步工作要求 (the office writes it; paragraphs separated by blank lines); "
+        "the section is left out when empty"))
+
+
+class Quality(_Model):
+    """Reply-quality flags: answers that are too short, boilerplate, or only redirect elsewhere.
+    They are counted and listed; they never change whether an answer was in time."""
+
+    min_chars: int = Field(15, ge=0, description="an answer with fewer characters (spaces aside) is flagged too short")
+    boilerplate_similarity: float = Field(0.9, ge=0.5, le=1, description=(
+        "an answer this similar (0.5..1) to one of the same unit's earlier answers is flagged boilerplate"))
+    boilerplate_lookback: int = Field(50, ge=1, description="how many of the unit's earlier answers are compared")
+    redirect_phrases: list[str] = Field(
+        ["请拨打", "已转交", "转交.{0,6}(部门|单位|科室)", "请到.{0,20}咨询", "请致电", "请与.{0,20}联系"],
+        description="regular expressions of answers that only send the citizen elsewhere")
+    redirect_max_chars: int = Field(80, ge=1, description=(
+        "an answer matching a redirect phrase is flagged only if it is at most this long (a longer one says more)"))
+
+    @field_validator("redirect_phrases")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"{pattern!r} is not a regular expression: {e}") from None
+        return v
+
+
+class FollowUps(_Model):
+    """A thread's starter coming back after the answer: the answer did not settle it."""
+
+    phrases: list[str] = Field(
+        ["还是没", "没人管", "没有解决", "仍未解决", "未解决", "没解决", "没用", "怎么还", "依然", "依旧", "为什么", "？", "?"],
+        description="text in the starter's later post that makes it a follow-up (plain substrings)")
+    lookback_days: int = Field(60, ge=1, description=(
+        "the digest lists unresolved follow-ups of threads answered within this many days"))
+
+
+class Alerts(_Model):
+    """Messages sent within one poll, not at night: a hot thread nobody answers, a watch keyword."""
+
+    hot: bool = Field(True, description="alert when a thread becomes hot (rules.hot) while unanswered")
+    keywords: list[str] = Field(default_factory=list, description=(
+        "words that make a new thread urgent, e.g. 曝光, 投诉无门, 上访 (title or opening post)"))
+    notify: list[str] = Field(default_factory=list, description=(
+        "Apprise URLs of the office for alerts (default: digest.notify); the thread's unit's notify targets "
+        "get them too"))
+
+    _notify = field_validator("notify")(classmethod(_apprise_urls))
+
+
+class Reports(_Model):
+    """How bulletins are written."""
+
+    formats: list[Literal["md", "html", "json", "docx", "xlsx"]] = Field(
+        ["md", "html", "json", "docx", "xlsx"], description="files the bulletin command writes")
+    font: str | None = Field(None, description=(
+        "a CJK font file for the charts (default: the first installed of Noto Sans CJK SC, Source Han Sans SC, "
+        "WenQuanYi Micro Hei, SimHei, Microsoft YaHei)"))
+
+    @field_validator("font")
+    @classmethod
+    def _font(cls, v: str | None) -> str | None:
+        if v and not Path(v).is_file():
+            raise ValueError(f"font file {v} does not exist")
+        return v
+
+
 class Health(_Model):
     """The daemon's health and metrics endpoint."""
 
@@ -541,6 +616,11 @@ class Config(_Model):
     rules: Rules = Field(Rules(), description="response-time rules")
     calendar: CalendarOverrides = Field(CalendarOverrides(), description="working-day overrides")
     digest: Digest = Field(Digest(), description="nightly digest")
+    office: Office = Field(Office(), description="the issuing office of the bulletin")
+    quality: Quality = Field(Quality(), description="reply-quality flags")
+    followups: FollowUps = Field(FollowUps(), description="follow-ups by a thread's starter after the answer")
+    alerts: Alerts = Field(Alerts(), description="immediate alerts: hot unanswered threads, watch keywords")
+    reports: Reports = Field(Reports(), description="bulletin formats and chart font")
     health: Health = Field(Health(), description="health and metrics endpoint of the daemon")
     log: Log = Field(Log(), description="logging of the daemon")
     alert_after_hours: float = Field(6, gt=0, description=(

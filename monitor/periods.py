@@ -44,3 +44,44 @@ def parse_period(text: str) -> Period:
         if first <= last:
             return Period(first, last, f"{first}..{last}")
     raise ValueError(f"cannot read period {text!r}: use 2011Q1, 2011-03, 2011 or 2011-01-01..2011-03-31")
+
+
+_QUARTERS_ZH = "一二三四"
+_QUARTERS_EN = ("first", "second", "third", "fourth")
+
+
+def period_name(p: Period, lang: str = "zh") -> str:
+    """The period as an office names it: 2011年第一季度, 2011年3月, 2011年, 2011年1月5日至2月3日."""
+    if re.fullmatch(r"\d{4}Q[1-4]", p.label):
+        q = int(p.label[-1])
+        return f"{p.first.year}年第{_QUARTERS_ZH[q - 1]}季度" if lang == "zh" \
+            else f"the {_QUARTERS_EN[q - 1]} quarter of {p.first.year}"
+    if re.fullmatch(r"\d{4}-\d{2}", p.label):
+        return f"{p.first.year}年{p.first.month}月" if lang == "zh" else f"{p.first:%B %Y}"
+    if re.fullmatch(r"\d{4}", p.label):
+        return f"{p.first.year}年" if lang == "zh" else str(p.first.year)
+    if lang == "zh":
+        last = f"{p.last.month}月{p.last.day}日" if p.last.year == p.first.year else chinese_date(p.last)
+        return f"{chinese_date(p.first)}至{last}"
+    return f"{p.first:%d %B %Y} to {p.last:%d %B %Y}"
+
+
+def chinese_date(d: date) -> str:
+    """2011年4月1日."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def previous_period(p: Period) -> Period:
+    """The period of the same kind just before: the previous quarter, month or year, or the same
+    number of days before a custom range."""
+    if re.fullmatch(r"\d{4}Q[1-4]", p.label):
+        y, q = p.first.year, int(p.label[-1])
+        return parse_period(f"{y - 1}Q4" if q == 1 else f"{y}Q{q - 1}")
+    if re.fullmatch(r"\d{4}-\d{2}", p.label):
+        y, m = p.first.year, p.first.month
+        return parse_period(f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}")
+    if re.fullmatch(r"\d{4}", p.label):
+        return parse_period(str(p.first.year - 1))
+    days = (p.last - p.first).days + 1
+    first, last = p.first - timedelta(days=days), p.first - timedelta(days=1)
+    return Period(first, last, f"{first}..{last}")

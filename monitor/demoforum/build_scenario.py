@@ -53,20 +53,33 @@ NEUTRAL = ["小区门口占道经营问题归哪个部门管？", "楼下烧烤�
 CHATTER = ["周末去哪里吃早餐？推荐几家牛肉面馆", "今年冬天荆门会下雪吗？", "晒晒我家的年夜饭", "求推荐靠谱的装修公司",
            "漳河钓鱼好去处", "荆门哪里的热干面最好吃", "有没有一起跑步的", "春节回家的车票买到了吗",
            "东宝山上看日出", "孩子上幼儿园的经验分享", "今天的晚霞好美", "二手自行车转让"]
-ANSWERS = ["您好，您反映的问题已收到，我们已安排工作人员现场核实，将尽快处理并回复。",
-           "感谢您的关注。经核实，情况属实，相关部门已于今日整改完毕，欢迎继续监督。",
-           "您好，此事已转交责任科室办理，办理结果将在本帖公布，咨询电话 0724-2333xxx。"]
+# answers are composed from these (by a random source of their own), so no two read alike
+OPENINGS = ["您好！", "网友您好，", "感谢您对我们工作的关注。", "您好，感谢您的监督。"]
+ACTIONS = ["我们已安排工作人员到{place}现场核实，", "经与属地街道联系，{place}的情况已登记在案，",
+           "我单位已派专人到{place}走访了周边住户，", "针对{place}反映的情况，分管领导专门召开了协调会，",
+           "执法人员已于次日到{place}进行检查，", "我们调取了{place}近期的工作记录，",
+           "相关科室已会同社区对{place}逐户排查，", "经初步调查，{place}的问题主要是设施老化造成的，"]
+RESULTS = ["目前已整改到位，后续将加强日常巡查。", "已责令责任方限期整改，整改结果将在本帖公布。",
+           "维修工作预计本周内完成，请您留意。", "已纳入今年的重点整治计划，资金已落实。",
+           "处理过程中如有新情况，欢迎继续反映。", "已建立长效管理机制，防止问题反弹。"]
 CHEERS = ["顶，同问", "我家也是这样", "希望有关部门重视", "支持楼主", "已经反映过好几次了", "坐等回复"]
 
 
 class _Builder:
     def __init__(self, seed: int = 2011):
         self.rnd = random.Random(seed)
+        self.text_rnd = random.Random(seed + 1)  # answer wording: drawn apart, so times and outcomes stay put
         self.cal = WorkCalendar(tz="Asia/Shanghai")
         self.threads: list[DemoThread] = []
         self.tid, self.pid = 0, 0
         self.users = {1: "admin", **{2 + i: n for i, n in enumerate(CITIZENS)},
                       **{u[0]: u[1] for u in UNITS.values()}, SILENT[0]: SILENT[1]}
+
+    def answer_text(self, subject: str) -> str:
+        """A spokesperson's answer about ``subject``, worded by the builder's text source."""
+        r = self.text_rnd
+        place = subject[:12]
+        return f"{r.choice(OPENINGS)}关于您反映的“{subject}”，{r.choice(ACTIONS).format(place=place)}{r.choice(RESULTS)}"
 
     def _citizen(self) -> int:
         return self.rnd.randint(2, 1 + len(CITIZENS))
@@ -88,7 +101,8 @@ class _Builder:
             if at < horizon:
                 posts.append(self._post(self._citizen(), at, self.rnd.choice(CHEERS)))
         if answer_at is not None:
-            posts.append(self._post(answer_uid, answer_at, self.rnd.choice(ANSWERS)))
+            self.rnd.random()  # the draw that once picked a fixed answer: kept, so the times after it stay put
+            posts.append(self._post(answer_uid, answer_at, self.answer_text(subject)))
         posts.sort(key=lambda p: (p.at, p.pid))
         t = DemoThread(self.tid, fid, subject, typeid, views if views is not None else self.rnd.randint(40, 3000),
                        posts=posts)
@@ -168,6 +182,7 @@ def build() -> Scenario:
                  answer_uid=UNITS[units[5 - i]][0])
     _calendar_cases(b)
     _hot_threads(b)
+    _answer_quality(b)
     _noise(b)
     return Scenario(name="荆门社区", timezone="Asia/Shanghai",
                     boards={2: {"name": "网络发言人", "types": {u[2]: u[3] for u in UNITS.values()}},
@@ -191,7 +206,7 @@ def _calendar_cases(b: _Builder) -> None:
         victim = next(t for t in b.threads if t.fid == 2 and t.typeid == unit[2]
                       and _outcome(b, t, unit[0]) == ("late" if answered.day == 31 else "in_time"))
         victim.posts = [b._post(victim.posts[0].uid, posted, victim.posts[0].body),
-                        b._post(unit[0], answered, ANSWERS[0])]
+                        b._post(unit[0], answered, b.answer_text(victim.subject))]
 
 
 def _outcome(b: _Builder, t: DemoThread, uid: int) -> str:
@@ -213,13 +228,40 @@ def _hot_threads(b: _Builder) -> None:
     posts = [b._post(t.posts[0].uid, posted, "东宝区多个小区自来水发黄、有异味，已经一个星期了，大家都来说说。")]
     for i in range(119):
         posts.append(b._post(b._citizen(), posted + timedelta(minutes=10 * (i + 1)), b.rnd.choice(CHEERS)))
-    posts.append(b._post(water[0], posted + timedelta(hours=30), ANSWERS[1]))
+    posts.append(b._post(water[0], posted + timedelta(hours=30), b.answer_text(t.subject)))
     t.posts, t.views = sorted(posts, key=lambda p: p.at), 23517
     tourism = UNITS["tourism"]
     hot = next(t for t in b.threads if t.fid == 2 and t.typeid == tourism[2]
                and _outcome(b, t, tourism[0]) == "in_time" and t.posts[0].at < datetime(2011, 3, 15, tzinfo=TZ))
     hot.views = 15888
-    hot.posts = [hot.posts[0], b._post(tourism[0], hot.posts[0].at + timedelta(hours=20), ANSWERS[2])]
+    hot.posts = [hot.posts[0], b._post(tourism[0], hot.posts[0].at + timedelta(hours=20), b.answer_text(hot.subject))]
+
+
+def _answer_quality(b: _Builder) -> None:
+    """Answers that say little, and citizens who come back; outcomes and figures unchanged.
+
+    Among the in-time answers of group A: one that only redirects (请拨打…), one too short,
+    two of the taxi office's that are the same text (boilerplate); and two follow-ups by the
+    thread's starter after the answer: one the unit answers again, one it leaves unanswered."""
+    taxi, hrss, urban, traffic = (UNITS[k] for k in ("taxi", "hrss", "urban", "traffic"))
+    answers = lambda unit: [t for t in b.threads if t.fid == 2 and t.typeid == unit[2]  # noqa: E731
+                            and _outcome(b, t, unit[0]) == "in_time" and len(t.posts) < 10
+                            and t.posts[0].at < datetime(2011, 3, 10, tzinfo=TZ)]
+    answer_of = lambda t, unit: next(p for p in t.posts if p.uid == unit[0])  # noqa: E731
+    redirect, short = answers(hrss)[:2]
+    answer_of(redirect, hrss).body = "您好，请拨打12333人社服务热线咨询。"
+    answer_of(short, hrss).body = "已收到。"
+    first, second = answers(taxi)[:2]
+    same = "您好，您反映的问题我办已转交相关部门核实处理，感谢您对出租车行业管理工作的关注和支持！"
+    answer_of(first, taxi).body = answer_of(second, taxi).body = same
+    unresolved, resolved = answers(urban)[0], answers(traffic)[0]
+    for t, unit, again in ((unresolved, urban, False), (resolved, traffic, True)):
+        answer = answer_of(t, unit)
+        comeback = answer.at + timedelta(days=2, hours=3)
+        t.posts.append(b._post(t.posts[0].uid, comeback, "还是没解决，到底有没有人管？"))
+        if again:
+            t.posts.append(b._post(unit[0], comeback + timedelta(hours=20), b.answer_text(t.subject)))
+        t.posts.sort(key=lambda p: (p.at, p.pid))
 
 
 def _noise(b: _Builder) -> None:
