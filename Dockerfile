@@ -20,8 +20,9 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TZ=Asia/Shanghai
 
+# tzdata for the office zone; a CJK font, for the bulletin charts' Chinese labels
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tzdata \
+ && apt-get install -y --no-install-recommends tzdata fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -71,6 +71,8 @@ def cell(key: str, value, lang: str) -> str:
         return "—"
     if key.endswith("_rate"):
         return pct(value)
+    if key == "last_seen":
+        return str(value)[:10]  # the day is what the table needs
     if isinstance(value, bool):
         return ("是" if value else "") if lang == "zh" else ("yes" if value else "")
     return str(value)
@@ -126,7 +128,7 @@ def comparison_text(b: Bulletin) -> str:
         ups = [u for u in c["units"] if u["change"] is not None and u["change"] < 0]
         if ups:
             worst = min(ups, key=lambda u: u["change"])
-            text += f"；按时答复率下降最多的是{worst['unit']}（{worst['change']:g}个百分点）"
+            text += f"；按时答复率下降最多的是{worst['unit']}（{-worst['change']:g}个百分点）"
         return text + "。"
     moved = (f"up {change} ({share})" if change > 0 else f"down {-change} ({share})" if change < 0 else "unchanged")
     text = f"Compared with the previous period ({c['period']}), threads received are {moved}"

@@ -88,4 +88,4 @@ class Service:
     def write_bulletin(self, period: Period, out_dir: str | Path, as_of: datetime | None = None,
                        lang: str | None = None) -> tuple[Bulletin, list[Path]]:
         b = self.bulletin(period, as_of, lang)
-        return b, write_all("bulletin", b, out_dir)
+        return b, write_all("bulletin", b, out_dir, self.config.reports.formats, self.config.reports.font)

@@ -101,7 +101,7 @@ class _Builder:
             if at < horizon:
                 posts.append(self._post(self._citizen(), at, self.rnd.choice(CHEERS)))
         if answer_at is not None:
-            self.rnd.random()  # the draw that once picked a fixed answer: kept, so the times after it stay put
+            self.rnd.choice((0, 1, 2))  # the draw that once picked one of 3 fixed answers: kept, so later times stay put
             posts.append(self._post(answer_uid, answer_at, self.answer_text(subject)))
         posts.sort(key=lambda p: (p.at, p.pid))
         t = DemoThread(self.tid, fid, subject, typeid, views if views is not None else self.rnd.randint(40, 3000),
