@@ -212,7 +212,8 @@ def problems(b: Bulletin) -> list[str]:
         by_unit = _count_by(unresolved)
         out.append(f"网民追问后仍未答复{len(unresolved)}条（" + "、".join(f"{u}{n}条" for u, n in by_unit) +
                    "），问题没有真正解决，详见附表3。" if zh else
-                   f"{len(unresolved)} follow-ups by netizens after the answer went unanswered ("
+                   f"{len(unresolved)} follow-up{'s' if len(unresolved) > 1 else ''} by netizens after the answer "
+                   "went unanswered ("
                    + ", ".join(f"{u} {n}" for u, n in by_unit) + "); see appendix 3.")
     if b.estimated_deadlines:
         out.append(f"注意：{b.estimated_deadlines}条帖子的答复期限落在节假日数据尚未公布的年份，按周一至周五估算。" if zh else
