@@ -40,6 +40,37 @@ def test_demo_quarter_figures_come_from_scraping(world):
     assert b.hot_not_in_time == 1
     late_by_holiday = next(a for a in b.appendix if a["posted_at"] == "2011-01-28 10:00")
     assert late_by_holiday["status"] == "answered_late"  # Sunday 30 Jan 2011 was a working day
+    # answers that say little and citizens who came back: listed, figures above unchanged
+    assert sorted((f["unit"], f["kind"]) for f in b.flags) == [
+        ("市人社局", "redirect"), ("市人社局", "short"), ("市出租办", "boilerplate"), ("市出租办", "redirect"),
+        ("市出租办", "redirect")]
+    assert {u["unit"]: u["flagged"] for u in b.units if u["flagged"]} == {"市人社局": 2, "市出租办": 2}
+    assert sorted((f["unit"], f["state"]) for f in b.followups) == [("市交警支队", "resolved"),
+                                                                    ("市城管局", "unresolved")]
+    assert b.followups_unresolved == 1 and any("网民追问后仍未答复1条（市城管局1条）" in p for p in b.problems)
+    assert b.title == "关于2011年第一季度网络发言人工作情况的通报" and b.as_of_text == "统计截至2011年4月1日0时"
+    assert b.total["received"] == 95 and b.in_time_rate == round(100 * 39 / 95, 1)
+
+
+def test_answering_the_follow_up_resolves_it(tmp_path):
+    """The 市城管局 spokesperson answers the citizen's follow-up: the bulletin's unresolved
+    follow-up and its problem sentence go away."""
+    scenario = scenario_copy()
+    urban = next(a.uid for u in sample_config().units if u.id == "urban" for a in u.accounts)
+    thread, comeback = next((t, p) for t in scenario.threads for p in t.posts
+                            if p.body == "还是没解决，到底有没有人管？" and any(q.uid == urban for q in t.posts))
+    add_reply(scenario, thread.tid, urban, comeback.at + timedelta(hours=5), "已安排执法队员复查，绿化带已补种。")
+    forum = start_forum(scenario)
+    try:
+        svc = Service(config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}"), clock=forum.clock.now)
+        svc.poll()
+        b = svc.bulletin(Q1)
+        svc.close()
+    finally:
+        forum.stop()
+    assert (b.received, b.answered_in_time, b.not_in_time) == (95, 39, 56)
+    assert sorted(f["state"] for f in b.followups) == ["resolved", "resolved"] and b.followups_unresolved == 0
+    assert not any("追问" in p for p in b.problems)
 
 
 def test_changing_the_scenario_changes_the_figures(tmp_path):
