@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Boolean, Connection, Integer, Text, and_, bindparam, case, func, insert, or_, select, update
 
 from models.case_store import CaseStore, insert_ignoring_duplicates, upsert
+from models.override_store import OverrideStore
 from models.tables import (BoardState, ForumRow, PostRecord, PostRevision, ResponseCase,
                            ThreadCount, ThreadRecord)
 from monitor.errors import StorageError
@@ -85,7 +86,7 @@ class ReadDone:
     seen_pids: frozenset[int] | None = None
 
 
-class Repository(CaseStore):
+class Repository(CaseStore, OverrideStore):
     """Database access for the poller, the rules check and the reports.
 
     Forums, threads and posts are here; cases, presence, poll runs and report

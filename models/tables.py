@@ -298,3 +298,22 @@ class OnceMark(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="started")  # started | done | failed
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseOverride(Base):
+    """A correction by the office to one thread's case: ``assign`` it to a unit, ``exclude`` it
+    (spam, duplicate, not a request) or ``include`` it (counts though no rule counts it, or an
+    exclusion cancelled). Every one is kept; the rules check applies the latest assign and the
+    latest exclude/include before its own rules (see models.override_store)."""
+
+    __tablename__ = "case_overrides"
+    __table_args__ = (Index("ix_case_overrides_thread", "thread_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
+    forum_id: Mapped[str] = mapped_column(String(64))
+    tid: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(16))  # assign | exclude | include
+    unit_id: Mapped[str | None] = mapped_column(String(64))  # for assign
+    reason: Mapped[str] = mapped_column(Text)
+    by_user: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

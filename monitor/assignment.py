@@ -5,7 +5,9 @@ started by a spokesperson is a proactive item (主动发布). A citizen's thread
 assigned by its board, its category (主题分类), a unit name or alias in its
 title, or else the first unit whose spokesperson answers it. On a programme
 board every citizen thread counts (unassigned ones are owed by the office); on
-a watched board a thread counts only once something assigns it.
+a watched board a thread counts only once something assigns it. The office's
+corrections (``spokeswatch case assign|exclude|include``) come before all of
+these: :func:`apply_override`.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from monitor.config import Board, Config
 @dataclass(frozen=True)
 class Assignment:
     unit_id: str | None
-    assigned_by: str | None  # board | category | title | first_answer | None
+    assigned_by: str | None  # board | category | title | first_answer | proactive | office | None
     counted: bool
     proactive_unit_id: str | None
 
@@ -92,3 +94,21 @@ class Directory:
             if unit is not None:
                 return Assignment(unit, how, True, None)
         return Assignment(None, None, board.kind == "programme", None)
+
+
+def apply_override(a: Assignment, override) -> Assignment:
+    """The rules' assignment corrected by the office's effective override of the thread (an
+    ``EffectiveOverride`` of models.override_store: ``assigned``/``unit_id``, ``counted``).
+
+    An assign override gives the unit (``assigned_by`` "office"); an exclude makes the thread
+    not count, an include makes it count (owed by the assigned unit, the rules' unit, or else the
+    office: unit None). On a proactive item (started by a spokesperson) an exclude or include
+    ends it being one (excluded: nothing; included: a request), an assign credits it to the unit."""
+    if override is None:
+        return a
+    unit, by = (override.unit_id, "office") if override.assigned else (a.unit_id, a.assigned_by)
+    counted = a.counted if override.counted is None else override.counted
+    proactive = a.proactive_unit_id
+    if proactive is not None:
+        proactive = None if override.counted is not None else unit
+    return Assignment(unit, by, counted, proactive)

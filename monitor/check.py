@@ -8,7 +8,9 @@ batched statements inside one transaction that also holds the check lock, so two
 check (``full=True``, ``spokeswatch check --full``) re-evaluates every thread; it runs by
 itself when the rules, units, boards or calendar in config changed, or when ``now`` is
 earlier than the last check's. Both paths share :func:`decide`, and the tests hold the
-incremental one to the full one over randomized histories.
+incremental one to the full one over randomized histories. The office's overrides
+(``spokeswatch case assign|exclude|include``) are read for each batch in one query and
+win over the assignment rules; recording one bumps the thread's version.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from loguru import logger
 
 from models.case_store import CheckPlan
 from models.repository import Repository
-from monitor.assignment import Assignment, Directory
+from monitor.assignment import Assignment, Directory, apply_override
 from monitor.config import Config
 from monitor.rules import Outcome, Reply, Timeline, evaluate
 from monitor.workdays import WorkCalendar
@@ -74,12 +76,13 @@ def replies_of(posts: list) -> list[Reply]:
     return [Reply(p.posted_at, p.unit_id, p.id) for p in posts[1:] if p.posted_at is not None]
 
 
-def assignment_of(directory: Directory, t, posts: list) -> Assignment:
+def assignment_of(directory: Directory, t, posts: list, override=None) -> Assignment:
+    """The thread's assignment: the office's override (an ``EffectiveOverride``) first, then the rules."""
     opener = posts[0] if posts and posts[0].floor in (1, None) else None
     uid = opener.author_uid if opener else t.author_uid
     name = opener.author if opener else t.author
-    return directory.assign(t.forum_id, t.fid, t.title, t.category, uid, name,
-                            [r.unit_id for r in replies_of(posts)])
+    return apply_override(directory.assign(t.forum_id, t.fid, t.title, t.category, uid, name,
+                                           [r.unit_id for r in replies_of(posts)]), override)
 
 
 def outcome_of(t, posts: list, config: Config, calendar: WorkCalendar, now: datetime,
@@ -91,15 +94,16 @@ def outcome_of(t, posts: list, config: Config, calendar: WorkCalendar, now: date
 
 
 def decide(t, posts: list, config: Config, calendar: WorkCalendar, directory: Directory, now: datetime,
-           plan: CheckPlan, result: CheckResult) -> None:
+           plan: CheckPlan, result: CheckResult, override=None) -> None:
     """Add one thread's changes (assignment, case, events) to ``plan``; ``t`` is a thread row
-    joined with its case (``case_*`` columns, None without a case)."""
+    joined with its case (``case_*`` columns, None without a case); ``override`` the office's
+    effective override of the thread (it wins over the rules), None without one."""
     evaluated = {"_id": t.id, "_version": t.version, "unit_id": t.unit_id, "assigned_by": t.assigned_by,
                  "counted": t.counted, "proactive_unit_id": t.proactive_unit_id}
     plan.checked.append(evaluated)  # written with the assignment, in one id-ordered statement
     if t.posted_at is None:
         return  # not datable: looked at again when it changes
-    a = assignment_of(directory, t, posts)
+    a = assignment_of(directory, t, posts, override)
     evaluated.update(unit_id=a.unit_id, assigned_by=a.assigned_by, counted=a.counted,
                      proactive_unit_id=a.proactive_unit_id)
     if t.deleted_at is not None or not a.counted:
@@ -156,9 +160,10 @@ def run_check(config: Config, repo: Repository, now: datetime, calendar: WorkCal
         previous_now = None if result.full else state.checked_now
         for batch in repo.threads_to_evaluate(c, now, previous_now, result.full):
             posts = repo.thread_posts_in(c, [t.id for t in batch])
+            overrides = repo.thread_overrides_in(c, [t.id for t in batch])  # the office's corrections
             plan = CheckPlan()
             for t in batch:
-                decide(t, posts[t.id], config, calendar, directory, now, plan, result)
+                decide(t, posts[t.id], config, calendar, directory, now, plan, result, overrides.get(t.id))
             repo.apply_check(c, plan, now)
             result.evaluated += len(batch)
         repo.finish_check(c, fingerprint, now, result.full)

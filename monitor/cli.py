@@ -1,4 +1,4 @@
-"""The command line: ``spokeswatch run|poll|check|digest|bulletin|probe|demo|config|db``.
+"""The command line: ``spokeswatch run|poll|check|digest|bulletin|probe|demo|config|db|case``.
 
 Commands only wire things up; the work is in the service layer. A user's
 mistake (bad config, bad period, unreachable file) prints one clear line and
@@ -35,9 +35,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 config_app = typer.Typer(no_args_is_help=True, help="Work with config.yaml.", **_PLAIN)
 forum_app = typer.Typer(no_args_is_help=True, help="Add forums and boards to config.yaml.", **_PLAIN)
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.", **_PLAIN)
+case_app = typer.Typer(no_args_is_help=True, help="A thread's case: its record, and the office's corrections.",
+                       **_PLAIN)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(forum_app, name="forum")
+app.add_typer(case_app, name="case")
 
 ConfigOpt = typer.Option("config.yaml", "-c", "--config", help="path to config.yaml")
 
@@ -373,6 +376,99 @@ def forum_add(url: str = typer.Argument(..., help="a board URL, e.g. http://bbs.
                f"{found.threads_seen} threads on its first page")
     typer.echo(f"{config}: {done}")
     config_check(config)
+
+
+ThreadRef = typer.Argument(..., metavar="FORUM:TID", help="the thread, e.g. demo:88")
+ReasonOpt = typer.Option(..., "--reason", help="why (kept with the override, shown in case show and the bulletin)")
+ByOpt = typer.Option(None, "--by", help="who decided (default: the OS user)")
+
+
+def _case_repo(cfg: Config):
+    """The repository for the case commands, the database migrated; no poller or reports."""
+    from models.db import make_engine, upgrade
+    from models.repository import Repository
+    try:
+        engine = make_engine(cfg.database)
+        upgrade(engine)
+    except SpokeswatchError as exc:
+        _fail(str(exc), 1)
+    return Repository(engine)
+
+
+def _thread_ref(text: str) -> tuple[str, int]:
+    from monitor.case_history import parse_ref
+    try:
+        return parse_ref(text)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+
+
+def _correct(config: str, ref: str, action: str, reason: str, by: str | None, unit: str | None = None) -> None:
+    """Record one override, run the incremental check, print old → new."""
+    import getpass
+
+    from monitor.case_history import correct_case, format_change, unit_of
+    cfg = _config(config)
+    forum_id, tid = _thread_ref(ref)
+    if not reason.strip():
+        _fail("--reason must say why", 2)
+    unit_id = None
+    if unit is not None:
+        try:
+            unit_id = unit_of(cfg, unit)
+        except ValueError as exc:
+            _fail(str(exc), 2)
+    if not by:
+        try:
+            by = getpass.getuser()
+        except (KeyError, OSError):  # no login name in this environment
+            by = "unknown"
+    repo = _case_repo(cfg)
+    try:
+        change = correct_case(cfg, repo, forum_id, tid, action, reason.strip(), by, _utcnow(), unit_id)
+    except SpokeswatchError as exc:
+        _fail(str(exc), 1)
+    finally:
+        repo.engine.dispose()
+    typer.echo(format_change(change))
+
+
+@case_app.command("assign")
+def case_assign(ref: str = ThreadRef, unit: str = typer.Argument(..., help="unit id (or name) from config.yaml"),
+                reason: str = ReasonOpt, by: Optional[str] = ByOpt, config: str = ConfigOpt) -> None:
+    """Assign a thread to a unit, whatever the rules say; the check runs at once."""
+    _correct(config, ref, "assign", reason, by, unit)
+
+
+@case_app.command("exclude")
+def case_exclude(ref: str = ThreadRef, reason: str = ReasonOpt, by: Optional[str] = ByOpt,
+                 config: str = ConfigOpt) -> None:
+    """Do not count a thread (spam, duplicate, not a request): its case becomes void."""
+    _correct(config, ref, "exclude", reason, by)
+
+
+@case_app.command("include")
+def case_include(ref: str = ThreadRef, reason: str = ReasonOpt, by: Optional[str] = ByOpt,
+                 config: str = ConfigOpt) -> None:
+    """Count a thread the rules do not count (or cancel an exclusion)."""
+    _correct(config, ref, "include", reason, by)
+
+
+@case_app.command("show")
+def case_show(ref: str = ThreadRef, as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+              config: str = ConfigOpt) -> None:
+    """A thread's record: its posts, its case and deadline, state changes and the office's overrides."""
+    from monitor.case_history import case_history, format_history
+    cfg = _config(config)
+    forum_id, tid = _thread_ref(ref)
+    repo = _case_repo(cfg)
+    try:
+        history = case_history(cfg, repo, forum_id, tid)
+    except SpokeswatchError as exc:
+        _fail(str(exc), 1)
+    finally:
+        repo.engine.dispose()
+    typer.echo(json.dumps(history, ensure_ascii=False, indent=2) if as_json else format_history(history))
 
 
 @db_app.command("upgrade")
