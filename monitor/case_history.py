@@ -10,13 +10,15 @@ CLI text is English; forum content is shown as it is.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from models.override_store import ACTIONS, effective_override
 from models.repository import Repository
 from monitor.config import Config
+from monitor.check import calendar_of
 from monitor.errors import SpokeswatchError
+from monitor.quality import Answer, ThreadPost, excerpt, flag_answers, follow_up
 
 EXCERPT_CHARS = 80
 _REF = re.compile(r"^([A-Za-z0-9_.-]+):(\d+)$")
@@ -79,7 +81,7 @@ def case_history(config: Config, repo: Repository, forum_id: str, tid: int) -> d
         "revisions": p.revisions, "edit_note": p.edit_note,
         "deleted": p.deleted_at is not None, "deleted_at": _iso(p.deleted_at, tz),
         "first_seen_at": _iso(p.first_seen_at, tz),
-        "excerpt": excerpt(p.body), "body": p.body,
+        "excerpt": excerpt(p.body or "", EXCERPT_CHARS), "body": p.body,
     } for p in record["posts"]]
     effective = effective_override((o.action, o.unit_id) for o in record["overrides"])
     return {
@@ -112,16 +114,34 @@ def case_history(config: Config, repo: Repository, forum_id: str, tid: int) -> d
         "state_changes": [{"state": e.state, "at": _iso(e.at, tz), "recorded_at": _iso(e.recorded_at, tz)}
                           for e in record["events"]],
         "overrides": [_override_dict(o, names, tz) for o in record["overrides"]],
+        **_answer_quality(config, repo, t.id, case, tz),
         "effective_override": None if effective is None else {
             "assigned": effective.assigned, "unit_id": effective.unit_id,
             "unit": _unit_name(names, effective.unit_id), "counted": effective.counted},
     }
 
 
-def excerpt(body: str | None, size: int = EXCERPT_CHARS) -> str:
-    """The body on one line (whitespace runs as one space), cut to ``size`` characters."""
-    text = " ".join((body or "").split())
-    return text if len(text) <= size else text[:size - 1] + "…"
+def _answer_quality(config: Config, repo: Repository, thread_id: int, case, tz: ZoneInfo) -> dict:
+    """``flags``: the reply-quality flags of the case's answer (compared with the unit's earlier
+    answers, as the bulletin does); ``followup``: the starter's follow-up after it, as of now."""
+    if case is None or case.answered_at is None:
+        return {"flags": [], "followup": None}
+    answer = repo.answer_bodies([thread_id]).get(thread_id)
+    flags = []
+    if answer is not None:
+        earlier = [Answer(("before", r.thread_id), case.unit_id, r.posted_at, r.body)
+                   for r in repo.unit_answers_before(case.unit_id, answer.posted_at, config.quality.boilerplate_lookback)
+                   if r.thread_id != thread_id] if case.unit_id else []
+        mine = Answer(thread_id, case.unit_id, answer.posted_at, answer.body)
+        flags = [{"kind": f.kind, "reason": f.reason} for f in flag_answers(earlier + [mine], config.quality)
+                 if f.key == thread_id]
+    later = [ThreadPost(p.posted_at, p.body, bool(p.by_starter), p.unit_id)
+             for p in repo.posts_after_answers([thread_id])[thread_id]]
+    f = follow_up(case.unit_id, case.answered_at, later, config.followups, config.rules.respond_within,
+                  calendar_of(config), datetime.now(timezone.utc))
+    followup = None if f is None else {"at": _iso(f.at, tz), "excerpt": excerpt(f.body), "due_at": _iso(f.due_at, tz),
+                                       "state": f.state, "answered_at": _iso(f.answered_at, tz)}
+    return {"flags": flags, "followup": followup}
 
 
 def format_history(h: dict) -> str:
@@ -159,6 +179,11 @@ def format_history(h: dict) -> str:
                   + (" (hot)" if c["hot"] else ""),
                   f"  state:    {c['state']} since {_show(c['state_since'])}",
                   f"  answered: {answered}"]
+    lines += [f"  flagged:  {f['kind']} ({f['reason']})" for f in h["flags"]]
+    if h["followup"]:
+        f = h["followup"]
+        lines.append(f"  follow-up: {_show(f['at'])} by the starter: {f['excerpt']} — {f['state']}"
+                     + (f", answered again {_show(f['answered_at'])}" if f["answered_at"] else f", due {_show(f['due_at'])}"))
     if not a["checked"]:
         lines.append("  (changed since the last check: the next check evaluates it again)")
     lines += ["", "state changes:" + ("" if h["state_changes"] else " none")]
