@@ -16,6 +16,8 @@ Work, kept apart so that none waits behind another:
 * **The rules check** runs on one dedicated thread (:class:`CheckRunner`): at start, after
   polls that stored something (requests coalesce), and every ``check_interval_minutes`` —
   the periodic one claimed in ``job_schedule`` too, so replicas run it once per interval.
+  After each check the thread alerts (:mod:`monitor.alerts`: hot unanswered threads, watch
+  words) are sent, each once across restarts and replicas; a failure there is logged only.
 * **The digest** is an APScheduler cron job at ``digest.time`` in the office's zone
   (``timezone``), whatever the host's zone. Each day's digest is marked in ``once_marks``
   first, and each delivery target too: one digest per day and one delivery per target, across
@@ -56,6 +58,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 
 from models.coordination import Coordinator, new_node_id, owner_of, single_daemon_lock
+from monitor.alerts import send_alerts
 from monitor.errors import ConfigError, SpokeswatchError
 from monitor.notify import deliver_digest, send_alert
 from monitor.poller import utcnow
@@ -190,7 +193,7 @@ class Daemon:
         self._nodes: list[str] = [self.node_id]
         self._beaten = 0.0
         self._dispatch_warned = -60.0
-        self.checks = CheckRunner(self._timed_check, self.config.check_interval_minutes * 60,
+        self.checks = CheckRunner(self._check_and_alert, self.config.check_interval_minutes * 60,
                                   self.stop_requested, claim=self._claim_periodic_check)
         executors = {DISPATCH_EXECUTOR: ThreadPoolExecutor(1, pool_kwargs={"thread_name_prefix": "dispatch"}),
                      NIGHTLY_EXECUTOR: ThreadPoolExecutor(1, pool_kwargs={"thread_name_prefix": "nightly"})}
@@ -314,6 +317,27 @@ class Daemon:
             return result
         finally:
             self.metrics.check_finished(time.monotonic() - t0, ok)
+
+    def _check_and_alert(self, now: datetime | None) -> Any:
+        """The rules check, then the thread alerts it calls for (none once a stop is requested:
+        the next start sends them, as what they are about stays in view until it is judged)."""
+        result = self._timed_check(now)
+        if not self.stop_requested.is_set():
+            self._send_alerts()
+        return result
+
+    def _send_alerts(self) -> None:
+        """Send the thread alerts due now; a failure is logged, never raised."""
+        try:
+            run = send_alerts(self.config, self.service.repo, self.coord, self.service.clock())
+        except SpokeswatchError as exc:
+            logger.error("thread alerts not sent: {}", exc)
+            return
+        except Exception:  # noqa: BLE001 - the check thread must outlive a bug in the alerts
+            logger.exception("thread alerts failed")
+            return
+        for who in run.failed:
+            self.metrics.delivery_failed(who.split(":", 1)[0])
 
     def _claim_periodic_check(self) -> float | None:
         """None when this node runs this period's check; else seconds until the next is due."""

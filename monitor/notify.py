@@ -1,11 +1,12 @@
-"""Delivering through Apprise: the nightly digest (the office's, and each unit's own list) and
-alerts about forums that keep failing.
+"""Delivering through Apprise: the nightly digest (the office's, and each unit's own list),
+alerts about forums that keep failing, and alerts about threads (:mod:`monitor.alerts`).
 
 Targets are Apprise URLs from config.yaml (mail, DingTalk, WeCom, webhooks …).
 They carry secrets, so logs and results show them only in Apprise's privacy form.
 A failed delivery is reported; the digest files on disk are written regardless.
 The daemon passes ``claim``: a target is sent to only when its claim (recorded in the
-database) goes through, so each target gets a day's digest at most once across replicas.
+database) goes through, so each target gets a day's digest, or a thread's alert, at most once
+across replicas.
 """
 from __future__ import annotations
 
@@ -84,4 +85,24 @@ def send_alert(config: Config, title: str, body: str) -> Delivery:
     result = Delivery()
     if config.digest.notify:
         _send(config.digest.notify, title, body, "office", result, "alert")
+    return result
+
+
+def office_alert_targets(config: Config) -> list[str]:
+    """The office's targets for thread alerts: ``alerts.notify``, else ``digest.notify``."""
+    return config.alerts.notify or config.digest.notify
+
+
+def deliver_alert(config: Config, title: str, body: str, unit_id: str | None,
+                  claim: Claim | None = None) -> Delivery:
+    """A thread alert to the office's alert targets and to the ``notify`` targets of the unit that
+    owes the thread (none when ``unit_id`` is None: the office owes it); with ``claim``, only to
+    targets it lets through."""
+    result = Delivery()
+    office = office_alert_targets(config)
+    if office:
+        _send(office, title, body, "office", result, "alert", claim)
+    unit = next((u for u in config.units if u.id == unit_id), None) if unit_id else None
+    if unit is not None and unit.notify:
+        _send(unit.notify, title, body, unit.name, result, "alert", claim)
     return result
