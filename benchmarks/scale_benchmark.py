@@ -733,6 +733,8 @@ def run(args, dbs: Databases, tmp: Path) -> None:
     start, end = year.bounds(config.timezone)
     for name, fn in (("report_threads(2025)", lambda: repo.report_threads(start, end)),
                      ("thread_posts(threads of 2025)", lambda: repo.thread_posts([t.id for t in threads])),
+                     ("answer_bodies(threads of 2025)", lambda: repo.answer_bodies([t.id for t in threads])),
+                     ("posts_after_answers(2025)", lambda: repo.posts_after_answers([t.id for t in threads])),
                      ("spokesperson_posts(2025)", lambda: repo.spokesperson_posts(start, end)),
                      ("unit_posts_between(2025)", lambda: repo.unit_posts_between(start, end)),
                      ("cases_open_at(now)", lambda: repo.cases_open_at(now)),
@@ -742,7 +744,8 @@ def run(args, dbs: Databases, tmp: Path) -> None:
         if name.startswith("report_threads"):
             threads = got
         print(f"    {name:32} {time.perf_counter() - t0:7.2f} s  ({len(got):,} rows"
-              + (f", {sum(map(len, got.values())):,} posts)" if isinstance(got, dict) and name.startswith("thread_posts")
+              + (f", {sum(map(len, got.values())):,} posts)" if isinstance(got, dict)
+                 and name.startswith(("thread_posts", "posts_after"))
                  else ")"), flush=True)
 
     # 2c. the check in a child process: peak memory (incremental, then full)

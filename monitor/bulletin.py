@@ -193,10 +193,11 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
             waited_days=round(waited.total_seconds() / 86400, 1)))
     counted = [t for t in threads if t.id in outcomes]
     answered = {t.id: t for t in counted if outcomes[t.id].answered_at is not None}
-    flags = _quality_flags(config, repo, answered, rows, names, office, tz, lang)
-    followups = _followups(config, repo, answered, calendar, as_of, rows, names, office, tz)
+    # the previous period's bulletin (``compare=False``) is only read for its counts and rates
+    flags = _quality_flags(config, repo, answered, rows, names, office, tz, lang) if compare else []
+    followups = _followups(config, repo, answered, calendar, as_of, rows, names, office, tz) if compare else []
     activity = repo.unit_posts_between(start, min(end, as_of))
-    spokespersons = _spokespersons(config, repo, start, min(end, as_of), as_of, tz)
+    spokespersons = _spokespersons(config, repo, start, min(end, as_of), as_of, tz) if compare else []
     for unit_id, row in rows.items():
         row.finish(response_hours.get(unit_id) or [])
         row.spokesperson_posts = activity.get(unit_id, 0) if unit_id else 0

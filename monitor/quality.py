@@ -16,7 +16,6 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from difflib import SequenceMatcher
 
 from monitor.config import Deadline, FollowUps, Quality
 from monitor.rules import due_time
@@ -52,15 +51,10 @@ def visible_length(text: str) -> int:
     return sum(1 for ch in text if not ch.isspace())
 
 
-def _core(text: str) -> str:
-    """The words of an answer without spaces, punctuation and numbers (phone numbers, dates)."""
-    return _NOISE.sub("", unicodedata.normalize("NFKC", text))
-
-
 def flag_answers(answers: Iterable[Answer], rules: Quality) -> list[Flag]:
     """Flags for ``answers`` (any order); each is compared with the same unit's earlier ones."""
     redirects = [re.compile(p) for p in rules.redirect_phrases]
-    earlier: dict[str | None, list[tuple[object, str]]] = {}
+    earlier: dict[str | None, list[tuple[object, frozenset]]] = {}
     flags: list[Flag] = []
     for a in sorted(answers, key=lambda a: a.at):
         length = visible_length(a.body)
@@ -69,28 +63,38 @@ def flag_answers(answers: Iterable[Answer], rules: Quality) -> list[Flag]:
         hit = next((m.group(0) for r in redirects if (m := r.search(a.body))), None)
         if hit and length <= rules.redirect_max_chars:
             flags.append(Flag(a.key, REDIRECT, f"only redirects ({hit!r}, {length} characters)", hit))
-        core = _core(a.body)
+        grams = shingles(a.body)
         mine = earlier.setdefault(a.unit_id, [])
-        twin = _similar(core, mine[-rules.boilerplate_lookback:], rules.boilerplate_similarity)
-        if twin is not None and core:
+        twin = _similar(grams, mine[-rules.boilerplate_lookback:], rules.boilerplate_similarity)
+        if twin is not None:
             flags.append(Flag(a.key, BOILERPLATE, f"repeats the unit's earlier answer ({twin[1]:.0%} alike)",
                               str(twin[0])))
-        mine.append((a.key, core))
+        mine.append((a.key, grams))
     return flags
 
 
-def _similar(core: str, previous: Sequence[tuple[object, str]], threshold: float) -> tuple[object, float] | None:
-    """The most recent earlier answer at least ``threshold`` alike, with its ratio."""
+def shingles(text: str) -> frozenset:
+    """The answer's two-character sequences, spaces, punctuation and numbers (phone numbers,
+    dates) aside: what two answers worded alike share."""
+    core = _NOISE.sub("", unicodedata.normalize("NFKC", text))
+    return frozenset(core[i:i + 2] for i in range(len(core) - 1)) if len(core) > 1 else frozenset(core)
+
+
+def similarity(a: frozenset, b: frozenset) -> float:
+    """How alike two answers are: the share of their two-character sequences in common (Dice)."""
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+
+
+def _similar(grams: frozenset, previous: Sequence[tuple[object, frozenset]],
+             threshold: float) -> tuple[object, float] | None:
+    """The most recent earlier answer at least ``threshold`` alike, with its similarity."""
+    size = len(grams)
     for key, other in reversed(previous):
-        if not other:
-            continue
-        if core == other:
-            return key, 1.0
-        matcher = SequenceMatcher(None, core, other, autojunk=False)
-        if matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold:
-            ratio = matcher.ratio()
-            if ratio >= threshold:
-                return key, ratio
+        # two sets can be at most 2·min/(sum) alike: skip the intersection when sizes differ too much
+        if size and other and 2 * min(size, len(other)) >= threshold * (size + len(other)):
+            alike = similarity(grams, other)
+            if alike >= threshold:
+                return key, alike
     return None
 
 
