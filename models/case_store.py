@@ -325,7 +325,9 @@ _REPORT_COLUMNS = (ThreadRecord.id, ThreadRecord.forum_id, ThreadRecord.tid, Thr
                    ResponseCase.hot.label("case_hot"), ResponseCase.answered_at.label("case_answered_at"),
                    ResponseCase.answer_post_id.label("case_answer_post_id"))
 _DIGEST_COLUMNS = (ResponseCase.unit_id, ResponseCase.due_at, ResponseCase.hot, ResponseCase.due_estimated,
-                   ThreadRecord.title, ThreadRecord.url, ThreadRecord.posted_at)
+                   ThreadRecord.title, ThreadRecord.url, ThreadRecord.posted_at,
+                   ThreadRecord.id, ThreadRecord.forum_id, ThreadRecord.fid,  # id: the thread's (not "thread_id":
+                   ThreadRecord.max_views, ThreadRecord.max_replies)          # cases_answered_between has that)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # each forum's newest poll run: a loose index scan (one probe of ix_poll_runs_forum_newest per
 # forum) instead of a GROUP BY over the whole, ever-growing history

@@ -11,6 +11,7 @@ across replicas.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,8 +34,7 @@ class Delivery:
 
 
 def _title(d: Digest) -> str:
-    base = "网络发言人逾期答复日报" if d.lang == "zh" else "Overdue digest"
-    return f"{base} {d.as_of}" + (f" · {d.unit}" if d.unit else "")
+    return f"{d.t('title')} {d.as_of}" + (f" · {d.unit}" if d.unit else "")
 
 
 Claim = Callable[[str], bool]  # a target's key → whether this caller may send to it
@@ -45,8 +45,100 @@ def target_key(who: str, url: str) -> str:
     return f"{who} {hashlib.sha256(url.encode()).hexdigest()[:16]}"
 
 
+# What one message may carry, in UTF-8 bytes of its Markdown text (the title included: DingTalk
+# and WeCom put it into the text as a heading): DingTalk's markdown messages about 20000, a WeCom
+# group robot's and Webex Teams' 4096; other chat services allow much more. Mail and the generic
+# webhooks (json://, form://, xml://: a program receives them, not a chat window) are not split.
+MESSAGE_LIMITS: dict[str, int | None] = {
+    "dingtalk": 20000, "wecombot": 4096, "wxteams": 4096, "webex": 4096,
+    **dict.fromkeys(("mailto", "mailtos", "json", "jsons", "form", "forms", "xml", "xmls"))}
+DEFAULT_MESSAGE_LIMIT = 30000
+
+
+def message_limit(url: str) -> int | None:
+    """The size limit (bytes) of one message to the Apprise URL ``url``; None: no limit."""
+    scheme = url.split("://", 1)[0].strip().lower()
+    return MESSAGE_LIMITS.get(scheme, DEFAULT_MESSAGE_LIMIT)
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _cut(text: str, budget: int) -> list[str]:
+    """A block too big for one message alone: cut at line ends, a line too long at characters."""
+    pieces: list[str] = []
+    for line in text.split("\n"):
+        while _size(line) > budget:
+            n = min(len(line), budget)
+            while _size(line[:n]) > budget:  # whole characters, never half of one
+                n -= 1 + (_size(line[:n]) - budget) // 4
+            pieces.append(line[:n])
+            line = line[n:]
+        if pieces and _size(pieces[-1] + "\n" + line) <= budget:
+            pieces[-1] += "\n" + line
+        else:
+            pieces.append(line)
+    return pieces
+
+
+def _heading(block: str) -> bool:
+    return block.startswith("#")
+
+
+def split_markdown(body: str, limit: int | None) -> list[str]:
+    """``body`` as parts of at most ``limit`` bytes each (None: one part), cut only between its
+    blocks (the text between blank lines: in the digest an item, a heading, a "none" line), so no
+    item is cut in two. A part that starts inside a section repeats the section's headings
+    (## and ###), and a part never ends with a heading; a block larger than a part alone is cut
+    at line ends, as a last resort."""
+    if limit is None or _size(body) <= limit:
+        return [body]
+    blocks = [b.strip("\n") for b in re.split(r"\n[ \t]*\n", body) if b.strip()]
+    parts: list[list[str]] = []
+    part: list[str] = []
+    h2 = h3 = None  # the headings the blocks so far are under
+
+    def fits(blocks: list[str]) -> bool:
+        return _size("\n\n".join(blocks)) + 1 <= limit  # a part ends with a newline
+
+    def context(block: str) -> list[str]:
+        """The headings a new part repeats before ``block``."""
+        if block.startswith("### "):
+            return [h2] if h2 else []
+        return [] if _heading(block) else [h for h in (h2, h3) if h]
+
+    for block in blocks:
+        if not fits([*part, block]) and not all(_heading(b) for b in part):
+            while _heading(part[-1]):  # it goes with what follows it
+                part.pop()
+            parts.append(part)
+            part = context(block)
+        if not fits([*part, block]):  # too big even for a part of its own (``part`` is headings only)
+            heads = lambda blocks: _size("\n\n".join([*blocks, ""]))  # noqa: E731
+            again = context(block)
+            if heads(again) > limit // 2:  # headings are a help, not at any price
+                again = []
+            if heads(part) > limit // 2:
+                part = list(again)
+            pieces = _cut(block, max(limit - 1 - max(heads(part), heads(again)), 4))
+            for piece in pieces[:-1]:
+                parts.append([*part, piece])
+                part = list(again)
+            block = pieces[-1]
+        part.append(block)
+        if block.startswith("## "):
+            h2, h3 = block, None
+        elif block.startswith("### "):
+            h3 = block
+    parts.append(part)
+    return ["\n\n".join(p) + "\n" for p in parts]
+
+
 def _send(urls: list[str], title: str, body: str, who: str, result: Delivery, what: str,
           claim: Claim | None = None) -> None:
+    """Send to each of ``urls``: once its claim goes through, the whole body, in as many
+    numbered messages (1/3)… as its service's size limit needs."""
     for url in urls:
         target = apprise.Apprise()
         if not target.add(url):
@@ -56,11 +148,18 @@ def _send(urls: list[str], title: str, body: str, who: str, result: Delivery, wh
         if claim is not None and not claim(target_key(who, url)):
             logger.info("{} for {} already sent to {} (by this or another node)", what, who, private)
             continue
-        if target.notify(title=title, body=body, body_format=apprise.NotifyFormat.MARKDOWN):
-            logger.info("{} for {} sent to {}", what, who, private)
+        limit = message_limit(url)
+        reserve = _size(f"# {title} (99/99)\n") + 64  # the title, numbered, as services put it in the text
+        parts = split_markdown(body, None if limit is None else max(limit - reserve, 512))
+        sent = [target.notify(title=f"{title} ({i}/{len(parts)})" if len(parts) > 1 else title, body=part,
+                              body_format=apprise.NotifyFormat.MARKDOWN) for i, part in enumerate(parts, 1)]
+        if all(sent):
+            logger.info("{} for {} sent to {}{}", what, who, private,
+                        f" in {len(parts)} messages" if len(parts) > 1 else "")
         else:
             result.failed.append(f"{who}: {private}")
-            logger.error("{} for {} could not be sent to {}", what, who, private)
+            logger.error("{} for {} could not be sent to {} ({} of {} messages failed)", what, who, private,
+                         sent.count(False), len(parts))
     if not any(f.startswith(f"{who}:") for f in result.failed):
         result.sent.append(who)
 
