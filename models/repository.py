@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Boolean, Connection, Integer, Text, and_, bindparam, case, func, insert, or_, select, update
 
 from models.case_store import CaseStore, insert_ignoring_duplicates, upsert
+from models.digest_store import DigestStore
 from models.override_store import OverrideStore
 from models.tables import (BoardState, ForumRow, PostRecord, PostRevision, ResponseCase,
                            ThreadCount, ThreadRecord)
@@ -86,7 +87,7 @@ class ReadDone:
     seen_pids: frozenset[int] | None = None
 
 
-class Repository(CaseStore, OverrideStore):
+class Repository(CaseStore, OverrideStore, DigestStore):
     """Database access for the poller, the rules check and the reports.
 
     Forums, threads and posts are here; cases, presence, poll runs and report

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from models.digest_store import DigestDetail, DigestStore
+from models.digest_store import DigestDetail
 from models.repository import Repository
 from monitor.bulletin import OFFICE, OFFICE_EN, waited_text
 from monitor.check import calendar_of
@@ -233,8 +233,7 @@ def _boards(config: Config) -> dict[tuple[str, int], str]:
 
 
 def _details(repo: Repository, thread_ids: list[int], at: datetime) -> dict[int, DigestDetail]:
-    read = getattr(repo, "digest_details", None)  # DigestStore, once it is one of Repository's bases
-    return read(thread_ids, at) if read else DigestStore.digest_details(repo, thread_ids, at)
+    return repo.digest_details(thread_ids, at)
 
 
 def build_digest(config: Config, repo: Repository, now: datetime, lang: str | None = None,

@@ -93,7 +93,7 @@ def shown(cli, ref: str) -> dict:
     return json.loads(r.stdout)
 
 
-def test_the_offices_corrections_hold_through_a_re_poll_and_a_full_check(demo):
+def test_the_offices_corrections_hold_through_a_re_poll_and_a_full_check(demo, tmp_path):
     cli, scenario, forum, config = demo
     fees, dup, chatter = pick_threads(config)
     before = shown(cli, f"demo:{fees}")
@@ -180,6 +180,15 @@ def test_the_offices_corrections_hold_through_a_re_poll_and_a_full_check(demo):
         (chatter, "include", None, "实为求助", "李科员"), (dup, "include", None, "不是重复帖", "王科长")]
     assert notes[0].title == PROPERTY_FEES and notes[0].url.endswith(f"tid={fees}")
     assert notes[0].at.tzinfo is not None and notes[0].forum_id == "demo"
+
+    # and the bulletin, written as the office writes it, lists them in its notes (说明)
+    out = tmp_path / "bulletin"
+    written = cli("bulletin", "--period", "2011Q1", "--out", str(out))
+    assert written.returncode == 0, written.stderr
+    data = json.loads((out / "bulletin.json").read_text("utf-8"))
+    assert any(n.startswith(f"《{PROPERTY_FEES}》经王科长于") and "改派至市城管局，理由：物业收费归城管局管。" in n
+               for n in data["notes"]), data["notes"]
+    assert "物业收费归城管局管" in (out / "bulletin.md").read_text("utf-8")
 
 
 def test_bad_input_exits_with_the_right_status_and_one_line(tmp_path):
