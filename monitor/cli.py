@@ -217,7 +217,7 @@ def bulletin(period: str = typer.Option(..., "--period", help="2011Q1, 2011-03, 
              config: str = ConfigOpt, out: Optional[str] = typer.Option(None, "--out", help="output folder"),
              as_of: Optional[str] = typer.Option(None, "--as-of", help="figures as of this time (default: period end or now)"),
              lang: Optional[str] = typer.Option(None, help="zh or en")) -> None:
-    """Write the period bulletin (bulletin.md/.html/.json) and print its headline."""
+    """Write the period bulletin (reports.formats: html, docx, xlsx, md, json, with charts) and print its headline."""
     from monitor.periods import parse_period
     cfg = _config(config)
     try:
