@@ -733,8 +733,8 @@ def run(args, dbs: Databases, tmp: Path) -> None:
     start, end = year.bounds(config.timezone)
     for name, fn in (("report_threads(2025)", lambda: repo.report_threads(start, end)),
                      ("thread_posts(threads of 2025)", lambda: repo.thread_posts([t.id for t in threads])),
-                     ("answer_bodies(threads of 2025)", lambda: repo.answer_bodies([t.id for t in threads])),
-                     ("posts_after_answers(2025)", lambda: repo.posts_after_answers([t.id for t in threads])),
+                     ("answer_bodies_between(2025)", lambda: repo.answer_bodies_between(start, end)),
+                     ("posts_after_answers_between(2025)", lambda: repo.posts_after_answers_between(start, end)),
                      ("spokesperson_posts(2025)", lambda: repo.spokesperson_posts(start, end)),
                      ("unit_posts_between(2025)", lambda: repo.unit_posts_between(start, end)),
                      ("cases_open_at(now)", lambda: repo.cases_open_at(now)),

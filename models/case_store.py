@@ -202,16 +202,15 @@ class CaseStore(RepositoryBase):
                 .order_by(ThreadRecord.posted_at, ThreadRecord.id)).all()
 
     def answer_bodies(self, thread_ids: Sequence[int]) -> dict[int, Row]:
-        """thread id → its case's answer (unit_id, posted_at, body), for answered cases only."""
-        out: dict[int, Row] = {}
+        """thread id → its case's answer (thread_id, unit_id, posted_at, body), answered cases only."""
         with self.transaction("reading answers") as c:
-            for chunk in _chunks(list(thread_ids), 500):
-                for r in c.execute(select(ResponseCase.thread_id, ResponseCase.unit_id, PostRecord.posted_at,
-                                          PostRecord.body)
-                                   .join(PostRecord, PostRecord.id == ResponseCase.answer_post_id)
-                                   .where(ResponseCase.thread_id.in_(chunk))):
-                    out[r.thread_id] = r
-        return out
+            return {r.thread_id: r for chunk in _chunks(list(thread_ids), 500)
+                    for r in c.execute(_ANSWERS.where(ResponseCase.thread_id.in_(chunk)))}
+
+    def answer_bodies_between(self, posted_from: datetime, posted_to: datetime) -> dict[int, Row]:
+        """The same for the counted threads posted in [from, to): one range read, as a bulletin's."""
+        with self.transaction("reading answers") as c:
+            return {r.thread_id: r for r in c.execute(_ANSWERS.where(*_reported(posted_from, posted_to)))}
 
     def unit_answers_before(self, unit_id: str, before: datetime, limit: int) -> list[Row]:
         """The unit's ``limit`` latest case answers made before ``before`` (posted_at, body), oldest
@@ -227,21 +226,18 @@ class CaseStore(RepositoryBase):
         """Live posts made after each case's answer by the thread's starter or by a spokesperson:
         (thread_id, posted_at, body, by_starter, unit_id), oldest first; what follow-ups are read from."""
         out: dict[int, list[Row]] = {i: [] for i in thread_ids}
-        by_starter = or_(and_(PostRecord.author_uid.is_not(None), PostRecord.author_uid == ThreadRecord.author_uid),
-                         and_(ThreadRecord.author_uid.is_(None), PostRecord.author == ThreadRecord.author))
         with self.transaction("reading follow-ups") as c:
             for chunk in _chunks(list(thread_ids), 500):
-                for r in c.execute(
-                        select(PostRecord.thread_id, PostRecord.posted_at, PostRecord.body,
-                               case((by_starter, True), else_=False).label("by_starter"), PostRecord.unit_id)
-                        .join(ThreadRecord, ThreadRecord.id == PostRecord.thread_id)
-                        .join(ResponseCase, ResponseCase.thread_id == PostRecord.thread_id)
-                        .where(PostRecord.thread_id.in_(chunk), PostRecord.deleted_at.is_(None),
-                               ResponseCase.answered_at.is_not(None),
-                               PostRecord.posted_at > ResponseCase.answered_at,
-                               or_(PostRecord.unit_id.is_not(None), by_starter))
-                        .order_by(PostRecord.thread_id, PostRecord.posted_at)):
+                for r in c.execute(_AFTER_ANSWERS.where(ThreadRecord.id.in_(chunk))):
                     out[r.thread_id].append(r)
+        return out
+
+    def posts_after_answers_between(self, posted_from: datetime, posted_to: datetime) -> dict[int, list[Row]]:
+        """The same for the counted threads posted in [from, to) (only threads that have such posts)."""
+        out: dict[int, list[Row]] = {}
+        with self.transaction("reading follow-ups") as c:
+            for r in c.execute(_AFTER_ANSWERS.where(*_reported(posted_from, posted_to))):
+                out.setdefault(r.thread_id, []).append(r)
         return out
 
     def cases_answered_between(self, start: datetime, end: datetime) -> list:
@@ -329,6 +325,29 @@ _DIGEST_COLUMNS = (ResponseCase.unit_id, ResponseCase.due_at, ResponseCase.hot, 
                    ThreadRecord.id, ThreadRecord.forum_id, ThreadRecord.fid,  # id: the thread's (not "thread_id":
                    ThreadRecord.max_views, ThreadRecord.max_replies)          # cases_answered_between has that)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _reported(posted_from: datetime, posted_to: datetime) -> tuple:
+    """The threads a bulletin reads: live, counted, posted in [from, to) (ix_threads_posted)."""
+    return (ThreadRecord.posted_at >= posted_from, ThreadRecord.posted_at < posted_to,
+            ThreadRecord.deleted_at.is_(None), ThreadRecord.counted.is_(True))
+
+
+# a case's answer post; the posts after it by the thread's starter or a spokesperson (follow-ups)
+_ANSWERS = (select(ResponseCase.thread_id, ResponseCase.unit_id, PostRecord.posted_at, PostRecord.body)
+            .join(ThreadRecord, ThreadRecord.id == ResponseCase.thread_id)
+            .join(PostRecord, PostRecord.id == ResponseCase.answer_post_id))
+_BY_STARTER = or_(and_(PostRecord.author_uid.is_not(None), PostRecord.author_uid == ThreadRecord.author_uid),
+                  and_(ThreadRecord.author_uid.is_(None), PostRecord.author == ThreadRecord.author))
+_AFTER_ANSWERS = (
+    select(PostRecord.thread_id, PostRecord.posted_at, PostRecord.body,
+           case((_BY_STARTER, True), else_=False).label("by_starter"), PostRecord.unit_id)
+    .select_from(ThreadRecord)
+    .join(ResponseCase, ResponseCase.thread_id == ThreadRecord.id)
+    .join(PostRecord, PostRecord.thread_id == ThreadRecord.id)
+    .where(ResponseCase.answered_at.is_not(None), PostRecord.deleted_at.is_(None),
+           PostRecord.posted_at > ResponseCase.answered_at, or_(PostRecord.unit_id.is_not(None), _BY_STARTER))
+    .order_by(PostRecord.thread_id, PostRecord.posted_at))
 # each forum's newest poll run: a loose index scan (one probe of ix_poll_runs_forum_newest per
 # forum) instead of a GROUP BY over the whole, ever-growing history
 _NEWEST_POLL_RUNS = text("""

@@ -194,8 +194,9 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
     counted = [t for t in threads if t.id in outcomes]
     answered = {t.id: t for t in counted if outcomes[t.id].answered_at is not None}
     # the previous period's bulletin (``compare=False``) is only read for its counts and rates
-    flags = _quality_flags(config, repo, answered, rows, names, office, tz, lang) if compare else []
-    followups = _followups(config, repo, answered, calendar, as_of, rows, names, office, tz) if compare else []
+    flags = _quality_flags(config, repo, (start, end), answered, rows, names, office, tz, lang) if compare else []
+    followups = (_followups(config, repo, (start, end), answered, calendar, as_of, rows, names, office, tz)
+                 if compare else [])
     activity = repo.unit_posts_between(start, min(end, as_of))
     spokespersons = _spokespersons(config, repo, start, min(end, as_of), as_of, tz) if compare else []
     for unit_id, row in rows.items():
@@ -293,11 +294,11 @@ def _weekly(threads, outcomes: dict, start: datetime, end: datetime, tz: ZoneInf
     return list(weeks.values())
 
 
-def _quality_flags(config: Config, repo: Repository, answered: dict, rows: dict, names: dict, office: str,
+def _quality_flags(config: Config, repo: Repository, bounds: tuple, answered: dict, rows: dict, names: dict, office: str,
                    tz: ZoneInfo, lang: str) -> list[dict]:
     """Reply-quality flags of the period's answers, each compared with the unit's earlier answers
     (those of the period, and the ones just before it)."""
-    bodies = repo.answer_bodies(list(answered))
+    bodies = {i: r for i, r in repo.answer_bodies_between(*bounds).items() if i in answered}
     answers = [Answer(tid, r.unit_id, r.posted_at, r.body) for tid, r in bodies.items()]
     first = min((a.at for a in answers), default=None)
     earlier = []
@@ -331,10 +332,10 @@ def eval_key(detail: str):
     return int(detail) if detail.isdigit() else None
 
 
-def _followups(config: Config, repo: Repository, answered: dict, calendar, as_of: datetime, rows: dict,
+def _followups(config: Config, repo: Repository, bounds: tuple, answered: dict, calendar, as_of: datetime, rows: dict,
                names: dict, office: str, tz: ZoneInfo) -> list[dict]:
     """Follow-ups by the starters of the period's answered threads, as of ``as_of``."""
-    later = repo.posts_after_answers(list(answered))
+    later = {i: ps for i, ps in repo.posts_after_answers_between(*bounds).items() if i in answered}
     out = []
     for tid, posts in later.items():
         if not posts:
