@@ -54,23 +54,6 @@ class UnitRow:
 
 
 @dataclass
-class AppendixRow:
-    title: str
-    url: str
-    unit: str
-    posted_at: str
-    due_at: str
-    answered_at: str | None
-    waited_hours: float
-    waited_text: str
-    hot: bool
-    views: int
-    replies: int
-    status: str  # answered_late | unanswered
-    waited_days: float = 0.0
-
-
-@dataclass
 class Bulletin:
     period: dict
     as_of: str
@@ -148,7 +131,9 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
     # the recorded cases give each thread's outcome at ``as_of``; a thread the check has not
     # evaluated yet (its reading unfinished) is evaluated here from its posts
     unchecked = repo.thread_posts([t.id for t in threads if t.case_id is None and not t.proactive_unit_id])
-    appendix: list[AppendixRow] = []
+    # appendix rows: title, url, unit, posted_at, due_at, answered_at, waited_hours/_text/_days, hot,
+    # views, replies, status (answered_late | unanswered)
+    appendix: list[dict] = []
     received: list[dict] = []
     outcomes: dict[int, object] = {}
     response_hours: dict[str | None, list[float]] = {k: [] for k in rows}
@@ -164,12 +149,15 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
         outcomes[t.id] = o
         row.received += 1
         estimated += o.due_estimated
-        received.append(dict(
-            forum=t.forum_id, tid=t.tid, board=t.fid, title=t.title, url=t.url, author=t.author, unit=row.unit,
-            assigned_by=t.assigned_by, posted_at=_local(t.posted_at, tz), due_at=_local(o.due_at, tz),
-            answered_at=_local(o.answered_at, tz) if o.answered_at else None, state=_STATE[o.state], hot=o.hot,
-            views=t.max_views or 0, replies=t.max_replies or 0,
-            days_to_answer=round((o.answered_at - t.posted_at).total_seconds() / 86400, 2) if o.answered_at else None))
+        posted = _local(t.posted_at, tz) if compare else ""  # the previous period's rows are not shown
+        if compare:
+            received.append(dict(
+                forum=t.forum_id, tid=t.tid, board=t.fid, title=t.title, url=t.url, author=t.author, unit=row.unit,
+                assigned_by=t.assigned_by, posted_at=posted, due_at=_local(o.due_at, tz),
+                answered_at=_local(o.answered_at, tz) if o.answered_at else None, state=_STATE[o.state], hot=o.hot,
+                views=t.max_views or 0, replies=t.max_replies or 0,
+                days_to_answer=round((o.answered_at - t.posted_at).total_seconds() / 86400, 2)
+                if o.answered_at else None))
         if o.answered_at is not None:
             response_hours[t.unit_id].append((o.answered_at - t.posted_at).total_seconds() / 3600)
         if o.state == IN_TIME:
@@ -184,9 +172,10 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
             row.unanswered += 1
         hot_late += o.hot
         waited = o.waited(as_of, t.posted_at)
-        appendix.append(AppendixRow(
-            title=t.title, url=t.url, unit=row.unit, posted_at=_local(t.posted_at, tz),
-            due_at=_local(o.due_at, tz), answered_at=_local(o.answered_at, tz) if o.answered_at else None,
+        appendix.append(dict(
+            title=t.title, url=t.url, unit=row.unit, posted_at=posted,
+            due_at=_local(o.due_at, tz) if compare else "",
+            answered_at=_local(o.answered_at, tz) if o.answered_at and compare else None,
             waited_hours=round(waited.total_seconds() / 3600, 1), waited_text=waited_text(waited, lang),
             hot=o.hot, views=t.max_views or 0, replies=t.max_replies or 0,
             status="answered_late" if o.state == LATE else "unanswered",
@@ -224,14 +213,14 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
         not_in_time=total_row["not_in_time"],
         proactive={"total": sum(by_unit.values()), "by_unit": by_unit},
         units=unit_dicts,
-        appendix=[asdict(a) for a in sorted(appendix, key=lambda a: a.posted_at)],
+        appendix=sorted(appendix, key=lambda a: a["posted_at"]),
         response_time={
             "answered": len(all_hours),
             "median_hours": round(statistics.median(all_hours), 1) if all_hours else None,
             "mean_hours": round(statistics.fmean(all_hours), 1) if all_hours else None,
             "median_days": round(statistics.median(all_hours) / 24, 1) if all_hours else None,
-            "longest_wait_hours": max((a.waited_hours for a in appendix), default=None),
-            "longest_wait_days": max((a.waited_days for a in appendix), default=None)},
+            "longest_wait_hours": max((a["waited_hours"] for a in appendix), default=None),
+            "longest_wait_days": max((a["waited_days"] for a in appendix), default=None)},
         hot_not_in_time=hot_late,
         inactive_units=[r.unit for r in units if r.spokesperson_posts == 0],
         spokespersons=spokespersons, estimated_deadlines=estimated, lang=lang,
@@ -239,7 +228,8 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
         in_time_rate=total_row["in_time_rate"], total=total_row,
         answered_within={str(d): {"count": c, "share": rate(c, n)} for d, c in
                          ((d, sum(1 for h in all_hours if h <= 24 * d)) for d in (1, 3, 7))},
-        silent={str(d): sum(1 for a in appendix if a.status == "unanswered" and a.waited_days > d) for d in (10, 30)},
+        silent={str(d): sum(1 for a in appendix if a["status"] == "unanswered" and a["waited_days"] > d)
+                for d in (10, 30)},
         answer_time_buckets=_buckets(all_hours, lang),
         weekly=_weekly(counted, outcomes, start, min(end, as_of), tz),
         flags=flags, followups=followups,
@@ -308,22 +298,21 @@ def _quality_flags(config: Config, repo: Repository, bounds: tuple, answered: di
                         repo.unit_answers_before(unit_id, first, config.quality.boilerplate_lookback)]
     kinds = FLAG_NAMES[lang]
     out = []
+    flagged: dict[str | None, set[int]] = {}
     for f in flag_answers(earlier + answers, config.quality):
         if not isinstance(f.key, int):
             continue  # an earlier answer's own flags belong to its period
         t, body = answered[f.key], bodies[f.key]
-        unit = names.get(t.unit_id, office)
-        rows[t.unit_id].flagged += 1
+        flagged.setdefault(t.unit_id, set()).add(f.key)  # a unit's count is of answers, not of flags
         twin = None
         if f.kind == "boilerplate":
             key = eval_key(f.detail)
             twin = answered[key].title if isinstance(key, int) and key in answered else None
-        out.append({"title": t.title, "url": t.url, "unit": unit, "answered_at": _local(body.posted_at, tz),
-                    "kind": f.kind, "kind_name": kinds[f.kind], "reason": f.reason, "similar_to": twin,
-                    "excerpt": excerpt(body.body)})
-    # one answer can carry several flags: a unit's count is of answers, not of flags
-    for row in rows.values():
-        row.flagged = len({(o["title"], o["answered_at"]) for o in out if o["unit"] == row.unit})
+        out.append({"title": t.title, "url": t.url, "unit": names.get(t.unit_id, office),
+                    "answered_at": _local(body.posted_at, tz), "kind": f.kind, "kind_name": kinds[f.kind],
+                    "reason": f.reason, "similar_to": twin, "excerpt": excerpt(body.body)})
+    for unit_id, keys in flagged.items():
+        rows[unit_id].flagged = len(keys)
     return sorted(out, key=lambda o: (o["answered_at"], o["kind"]))
 
 

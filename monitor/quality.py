@@ -11,6 +11,7 @@ answers again; one left unanswered past the rule's deadline counts as unresolved
 """
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -48,7 +49,7 @@ class Flag:
 
 def visible_length(text: str) -> int:
     """Characters a reader sees, spaces aside."""
-    return sum(1 for ch in text if not ch.isspace())
+    return len("".join(text.split()))
 
 
 def flag_answers(answers: Iterable[Answer], rules: Quality) -> list[Flag]:
@@ -77,7 +78,7 @@ def shingles(text: str) -> frozenset:
     """The answer's two-character sequences, spaces, punctuation and numbers (phone numbers,
     dates) aside: what two answers worded alike share."""
     core = _NOISE.sub("", unicodedata.normalize("NFKC", text))
-    return frozenset(core[i:i + 2] for i in range(len(core) - 1)) if len(core) > 1 else frozenset(core)
+    return frozenset(map(operator.add, core, core[1:])) if len(core) > 1 else frozenset(core)
 
 
 def similarity(a: frozenset, b: frozenset) -> float:
