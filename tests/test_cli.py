@@ -36,6 +36,14 @@ def test_demo_command_writes_reports_and_prints_the_headline(tmp_path):
     assert {"title", "url", "unit", "posted_at", "answered_at", "waited_hours"} <= set(data["appendix"][0])
     english = run("demo", "--out", str(tmp_path / "en"), "--lang", "en")
     assert "95 netizen opinions and suggestions were received; 39 got" in english.stdout
+    en = tmp_path / "en"
+    english_data = json.loads((en / "bulletin.json").read_text("utf-8"))
+    assert english_data["title"] == "Network spokesperson work in the first quarter of 2011: bulletin"
+    assert english_data["problems"][0].startswith("Answers are slow") and english_data["total"]["unit"] == "Total"
+    html = (en / "bulletin.html").read_text("utf-8")
+    assert "<th>In-time rate</th>" in html.replace(' class="n"', "") and "Appendix 1: threads not answered in time" in html
+    assert (en / "bulletin.docx").stat().st_size > 0 and (en / "bulletin.xlsx").stat().st_size > 0
+    assert "Overdue digest" in (en / "digest.md").read_text("utf-8")
 
 
 def test_bad_config_exits_2_naming_file_key_and_line(tmp_path):
