@@ -193,7 +193,7 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
         row.spokesperson_posts = activity.get(unit_id, 0) if unit_id else 0
         seen = [s["last_post_seen"] or "" for s in spokespersons if s["unit"] == row.unit] + \
                [s["last_visit"] or "" for s in spokespersons if s["unit"] == row.unit]
-        row.last_seen = max(seen) or None if seen else None
+        row.last_seen = max(seen, default="") or None
     all_hours = [h for hs in response_hours.values() for h in hs]
     units = [r for r in rows.values() if r.unit_id is not None]
     office_row = rows[None]
@@ -306,7 +306,7 @@ def _quality_flags(config: Config, repo: Repository, bounds: tuple, answered: di
         flagged.setdefault(t.unit_id, set()).add(f.key)  # a unit's count is of answers, not of flags
         twin = None
         if f.kind == "boilerplate":
-            key = eval_key(f.detail)
+            key = _similar_thread(f.detail)
             twin = answered[key].title if isinstance(key, int) and key in answered else None
         out.append({"title": t.title, "url": t.url, "unit": names.get(t.unit_id, office),
                     "answered_at": _local(body.posted_at, tz), "kind": f.kind, "kind_name": kinds[f.kind],
@@ -316,8 +316,8 @@ def _quality_flags(config: Config, repo: Repository, bounds: tuple, answered: di
     return sorted(out, key=lambda o: (o["answered_at"], o["kind"]))
 
 
-def eval_key(detail: str):
-    """A flag's ``detail`` names the similar answer's key: an int for a thread of the period."""
+def _similar_thread(detail: str) -> int | None:
+    """A boilerplate flag's ``detail`` names the similar answer's key: a thread id in the period."""
     return int(detail) if detail.isdigit() else None
 
 
@@ -347,13 +347,10 @@ def _followups(config: Config, repo: Repository, bounds: tuple, answered: dict, 
 
 
 def _overrides(repo: Repository, start: datetime, end: datetime, names: dict, tz: ZoneInfo) -> list[dict]:
-    """The office's corrections of threads posted in the period (none before they exist)."""
-    read = getattr(repo, "overrides_between", None)
-    if read is None:
-        return []
+    """The office's corrections of threads posted in the period."""
     return [{"forum": o.forum_id, "tid": o.tid, "title": o.title, "url": o.url, "action": o.action,
              "unit": names.get(o.unit_id, o.unit_id), "reason": o.reason, "by": o.by_user, "at": _local(o.at, tz)}
-            for o in read(start, end)]
+            for o in repo.overrides_between(start, end)]
 
 
 def _comparison(b: Bulletin, prev: Bulletin, before: Period, lang: str) -> dict:
