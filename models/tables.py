@@ -184,7 +184,8 @@ class ResponseCase(Base):
 
     __tablename__ = "response_cases"
     __table_args__ = (Index("ix_cases_state_due", "state", "due_at"), Index("ix_cases_answered", "answered_at"),
-                      Index("ix_cases_unit_state", "unit_id", "state"))  # /metrics: cases per unit and state
+                      Index("ix_cases_unit_state", "unit_id", "state"),  # /metrics: cases per unit and state
+                      Index("ix_cases_unit_answered", "unit_id", "answered_at"))  # a unit's latest answers
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), unique=True)
     unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
