@@ -220,7 +220,8 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
             "mean_hours": round(statistics.fmean(all_hours), 1) if all_hours else None,
             "median_days": round(statistics.median(all_hours) / 24, 1) if all_hours else None,
             "longest_wait_hours": max((a["waited_hours"] for a in appendix), default=None),
-            "longest_wait_days": max((a["waited_days"] for a in appendix), default=None)},
+            "longest_wait_days": max((a["waited_days"] for a in appendix), default=None),
+            "deadline_days": _days(config.rules.respond_within)},
         hot_not_in_time=hot_late,
         inactive_units=[r.unit for r in units if r.spokesperson_posts == 0],
         spokespersons=spokespersons, estimated_deadlines=estimated, lang=lang,
@@ -242,6 +243,11 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
         b.comparison = _comparison(b, build_bulletin(config, repo, before, None, lang, compare=False), before, lang)
     dress(b, period, as_of.astimezone(tz), lang)
     return b
+
+
+def _days(deadline) -> float:
+    """A deadline in days (working days as days): what a median time to answer is judged by."""
+    return deadline.working_days if deadline.working_days is not None else deadline.hours / 24
 
 
 def _total(rows, hours: list[float], lang: str) -> dict:

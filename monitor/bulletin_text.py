@@ -153,9 +153,13 @@ def problems(b: Bulletin) -> list[str]:
         listing = ("、" if zh else ", ").join(
             f"{u['unit']}（{u['median_response_days']:g}天）" if zh else f"{u['unit']} ({u['median_response_days']:g} d)"
             for u in slow)
-        out.append(f"答复用时偏长。已答复帖子答复用时中位数为{b.response_time['median_days']:g}天，用时最长的是{listing}。"
-                   if zh else f"Answers are slow: the median time to answer is {b.response_time['median_days']:g} days; "
-                              f"slowest: {listing}.")
+        # judged slow when the slowest unit's median is beyond the rule's deadline (in days)
+        late = b.response_time.get("deadline_days") is not None and \
+            slow[0]["median_response_days"] > b.response_time["deadline_days"]
+        median = b.response_time["median_days"]
+        out.append((("答复用时偏长。" if late else "") + f"已答复帖子答复用时中位数为{median:g}天，用时最长的是{listing}。")
+                   if zh else (("Answers are slow: the" if late else "The") + f" median time to answer is {median:g} "
+                               f"days; slowest: {listing}."))
     most = sorted((u for u in b.units if u["unanswered"]), key=lambda u: -u["unanswered"])[:3]
     if most:
         parts = [f"{u['unit']}未答复{u['unanswered']}条，占该单位受理量的{pct(_share(u['unanswered'], u['received']))}"
@@ -165,7 +169,8 @@ def problems(b: Bulletin) -> list[str]:
                    "Threads never answered: " + "; ".join(parts) + ".")
     w = b.answered_within
     if b.received:
-        out.append(f"答复时效有待提高。受理的{b.received}条帖子中，1天内得到答复的占{pct(w['1']['share'])}，"
+        out.append(("答复时效有待提高。" if (w["3"]["share"] or 0) < 90 else "")
+                   + f"受理的{b.received}条帖子中，1天内得到答复的占{pct(w['1']['share'])}，"
                    f"3天内占{pct(w['3']['share'])}，7天内占{pct(w['7']['share'])}。" if zh else
                    f"Of the {b.received} threads received, {pct(w['1']['share'])} were answered within 1 day, "
                    f"{pct(w['3']['share'])} within 3 days and {pct(w['7']['share'])} within 7 days.")
