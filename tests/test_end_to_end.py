@@ -499,3 +499,17 @@ def test_the_bulletin_from_recorded_cases_equals_a_re_evaluation_from_the_posts(
         svc.repo.report_threads = recorded
         assert from_cases == from_posts
         assert from_cases["received"] > 0
+
+
+def test_the_problems_judge_by_the_figures(world):
+    """答复用时偏长 is said only while the slowest unit's median is beyond the 2-working-day rule."""
+    from monitor.bulletin_text import problems
+    _, _, svc = world
+    svc.poll()
+    b = svc.bulletin(Q1)
+    slowest = max(u["median_response_days"] or 0 for u in b.units)
+    assert slowest > 2 and b.problems[0].startswith("答复用时偏长。") and f"（{slowest:g}天）" in b.problems[0]
+    for u in b.units:  # every unit's median within the deadline: the same figures, no judgement
+        if u["median_response_days"] is not None:
+            u["median_response_days"] = min(u["median_response_days"], 1.5)
+    assert problems(b)[0].startswith(f"已答复帖子答复用时中位数为{b.response_time['median_days']:g}天")
