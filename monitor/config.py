@@ -849,7 +849,7 @@ def _substitute(value: Any, path: str, key_path: list[Any], root: Any = None, op
     """Plain Python values of the round-trip data, with ``${ENV}`` references replaced.
 
     With ``optional``, a variable that is not set inside a delivery or login setting
-    (digest.notify, units[*].notify, forums[*].login, forums[*].cookies) becomes ''."""
+    (digest.notify, alerts.notify, units[*].notify, forums[*].login, forums[*].cookies) becomes ''."""
     if isinstance(value, dict):
         return {(str(k) if isinstance(k, str) else k): _substitute(v, path, [*key_path, k], root, optional)
                 for k, v in value.items()}
@@ -880,7 +880,8 @@ def _substitute(value: Any, path: str, key_path: list[Any], root: Any = None, op
 
 def _optional_secret(key_path: list[Any]) -> bool:
     kp = tuple(key_path)
-    return (kp[:2] == ("digest", "notify") or (len(kp) >= 3 and kp[0] == "units" and kp[2] == "notify")
+    return (kp[:2] in (("digest", "notify"), ("alerts", "notify"))
+            or (len(kp) >= 3 and kp[0] == "units" and kp[2] == "notify")
             or (len(kp) >= 3 and kp[0] == "forums" and kp[2] in ("login", "cookies")))
 
 

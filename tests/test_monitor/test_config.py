@@ -223,6 +223,8 @@ digest:
   notify:
     - ${DIGEST_URL}
     - json://hooks.example.cn/${HOOK_TOKEN}
+alerts:
+  notify: ['dingtalk://${ALERT_TOKEN}']
 """
 
 
@@ -230,7 +232,7 @@ def test_optional_secrets_leave_delivery_and_login_settings_empty(tmp_path, monk
     """status needs no delivery or login secrets: load_config(optional_secrets=True) reads them as ''."""
     from monitor.config import load_config
     for name in ("CITY_COOKIE", "CITY_USER", "CITY_PASSWORD", "WECOM_KEY", "UNIT_URL", "DIGEST_URL", "HOOK_TOKEN",
-                 "DB_URL", "CITY_NAME"):
+                 "DB_URL", "CITY_NAME", "ALERT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "config.yaml"
     path.write_text(SECRETS, "utf-8")
@@ -242,11 +244,12 @@ def test_optional_secrets_leave_delivery_and_login_settings_empty(tmp_path, monk
     assert forum.cookies == "" and forum.login.username == "" and forum.login.password.get_secret_value() == ""
     assert cfg.units[0].notify == ["wecombot://"]                 # the empty target is left out
     assert cfg.digest.notify == ["json://hooks.example.cn/"]
+    assert cfg.alerts.notify == ["dingtalk://"]
     # anywhere else a missing variable still fails, with its line
     path.write_text(SECRETS + "database: ${DB_URL}\n", "utf-8")
     with pytest.raises(ConfigError) as err:
         load_config(path, optional_secrets=True)
-    assert_at(err.value, "database", 21, "environment variable DB_URL is not set")
+    assert_at(err.value, "database", 23, "environment variable DB_URL is not set")
     path.write_text(SECRETS.replace("name: 城市论坛", "name: ${CITY_NAME}"), "utf-8")
     with pytest.raises(ConfigError) as err:
         load_config(path, optional_secrets=True)
