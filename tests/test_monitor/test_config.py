@@ -45,6 +45,10 @@ def test_defaults_fill_in():
     (MINIMAL.replace("forum: city", "forum: town"), "units[0].accounts[0].forum", 11, "unknown forum 'town'"),
     (MINIMAL + "rules:\n  respond_within: {working_days: 2, hours: 24}\n", "rules.respond_within", 13, "exactly one"),
     (MINIMAL.replace("name: 城市论坛", "name: 城市论坛\n    timezone: Mars/Base"), "forums[0].timezone", 4, "unknown time zone"),
+    (MINIMAL + "quality:\n  redirect_phrases: ['请拨打(']\n", "quality.redirect_phrases", 13, "not a regular expression"),
+    (MINIMAL + "quality:\n  boilerplate_similarity: 1.5\n", "quality.boilerplate_similarity", 13, "less than or equal to 1"),
+    (MINIMAL + "reports:\n  font: /nowhere/simhei.ttf\n", "reports.font", 13, "does not exist"),
+    (MINIMAL + "reports:\n  formats: [pdf]\n", "reports.formats[0]", 13, "'md', 'html', 'json', 'docx' or 'xlsx'"),
 ])
 def test_invalid_values_name_key_path_and_line(broken, key_path, line, words):
     with pytest.raises(ConfigError) as err:
