@@ -17,7 +17,7 @@ from monitor.bulletin_text import dress
 from monitor.check import calendar_of, outcome_of
 from monitor.config import Config
 from monitor.periods import Period, period_name, previous_period
-from monitor.quality import UNRESOLVED, Answer, FLAG_NAMES, ThreadPost, excerpt, flag_answers, follow_up
+from monitor.quality import UNRESOLVED, Answer, FLAG_NAMES, Flag, ThreadPost, excerpt, flag_answers, follow_up
 from monitor.rules import IN_TIME, LATE, OVERDUE, PENDING, outcome_at
 
 OFFICE = "（未明确责任单位）"
@@ -290,24 +290,30 @@ def _weekly(threads, outcomes: dict, start: datetime, end: datetime, tz: ZoneInf
     return list(weeks.values())
 
 
+def answer_flags(config: Config, repo: Repository, answers: list[Answer]) -> list[Flag]:
+    """The flags of ``answers``, each compared with its unit's earlier answers: those among
+    ``answers`` and the unit's latest ones before them (an earlier answer's own flags are left out)."""
+    first = min((a.at for a in answers), default=None)
+    if first is None:
+        return []
+    keys = {a.key for a in answers}
+    earlier = [Answer(("before", r.thread_id), unit_id, r.posted_at, r.body)
+               for unit_id in {a.unit_id for a in answers if a.unit_id}
+               for r in repo.unit_answers_before(unit_id, first, config.quality.boilerplate_lookback)
+               if r.thread_id not in keys]
+    return [f for f in flag_answers(earlier + answers, config.quality) if f.key in keys]
+
+
 def _quality_flags(config: Config, repo: Repository, bounds: tuple, answered: dict, rows: dict, names: dict, office: str,
                    tz: ZoneInfo, lang: str) -> list[dict]:
     """Reply-quality flags of the period's answers, each compared with the unit's earlier answers
     (those of the period, and the ones just before it)."""
     bodies = {i: r for i, r in repo.answer_bodies_between(*bounds).items() if i in answered}
     answers = [Answer(tid, r.unit_id, r.posted_at, r.body) for tid, r in bodies.items()]
-    first = min((a.at for a in answers), default=None)
-    earlier = []
-    if first is not None:
-        for unit_id in {a.unit_id for a in answers if a.unit_id}:
-            earlier += [Answer(("before", r.thread_id), unit_id, r.posted_at, r.body) for r in
-                        repo.unit_answers_before(unit_id, first, config.quality.boilerplate_lookback)]
     kinds = FLAG_NAMES[lang]
     out = []
     flagged: dict[str | None, set[int]] = {}
-    for f in flag_answers(earlier + answers, config.quality):
-        if not isinstance(f.key, int):
-            continue  # an earlier answer's own flags belong to its period
+    for f in answer_flags(config, repo, answers):
         t, body = answered[f.key], bodies[f.key]
         flagged.setdefault(t.unit_id, set()).add(f.key)  # a unit's count is of answers, not of flags
         twin = None

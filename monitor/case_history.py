@@ -18,7 +18,8 @@ from models.repository import Repository
 from monitor.config import Config
 from monitor.check import calendar_of
 from monitor.errors import SpokeswatchError
-from monitor.quality import Answer, ThreadPost, excerpt, flag_answers, follow_up
+from monitor.bulletin import answer_flags
+from monitor.quality import Answer, ThreadPost, excerpt, follow_up
 
 EXCERPT_CHARS = 80
 _REF = re.compile(r"^([A-Za-z0-9_.-]+):(\d+)$")
@@ -127,14 +128,8 @@ def _answer_quality(config: Config, repo: Repository, thread_id: int, case, tz: 
     if case is None or case.answered_at is None:
         return {"flags": [], "followup": None}
     answer = repo.answer_bodies([thread_id]).get(thread_id)
-    flags = []
-    if answer is not None:
-        earlier = [Answer(("before", r.thread_id), case.unit_id, r.posted_at, r.body)
-                   for r in repo.unit_answers_before(case.unit_id, answer.posted_at, config.quality.boilerplate_lookback)
-                   if r.thread_id != thread_id] if case.unit_id else []
-        mine = Answer(thread_id, case.unit_id, answer.posted_at, answer.body)
-        flags = [{"kind": f.kind, "reason": f.reason} for f in flag_answers(earlier + [mine], config.quality)
-                 if f.key == thread_id]
+    mine = [Answer(thread_id, case.unit_id, answer.posted_at, answer.body)] if answer is not None else []
+    flags = [{"kind": f.kind, "reason": f.reason} for f in answer_flags(config, repo, mine)]
     later = [ThreadPost(p.posted_at, p.body, bool(p.by_starter), p.unit_id)
              for p in repo.posts_after_answers([thread_id])[thread_id]]
     f = follow_up(case.unit_id, case.answered_at, later, config.followups, config.rules.respond_within,

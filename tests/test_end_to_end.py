@@ -52,14 +52,8 @@ def test_demo_quarter_figures_come_from_scraping(world):
     assert b.total["received"] == 95 and b.in_time_rate == round(100 * 39 / 95, 1)
 
 
-def test_answering_the_follow_up_resolves_it(tmp_path):
-    """The 市城管局 spokesperson answers the citizen's follow-up: the bulletin's unresolved
-    follow-up and its problem sentence go away."""
-    scenario = scenario_copy()
-    urban = next(a.uid for u in sample_config().units if u.id == "urban" for a in u.accounts)
-    thread, comeback = next((t, p) for t in scenario.threads for p in t.posts
-                            if p.body == "还是没解决，到底有没有人管？" and any(q.uid == urban for q in t.posts))
-    add_reply(scenario, thread.tid, urban, comeback.at + timedelta(hours=5), "已安排执法队员复查，绿化带已补种。")
+def polled_bulletin(scenario, tmp_path):
+    """The 2011Q1 bulletin after one poll of a demo forum serving ``scenario``."""
     forum = start_forum(scenario)
     try:
         svc = Service(config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}"), clock=forum.clock.now)
@@ -68,6 +62,18 @@ def test_answering_the_follow_up_resolves_it(tmp_path):
         svc.close()
     finally:
         forum.stop()
+    return b
+
+
+def test_answering_the_follow_up_resolves_it(tmp_path):
+    """The 市城管局 spokesperson answers the citizen's follow-up: the bulletin's unresolved
+    follow-up and its problem sentence go away."""
+    scenario = scenario_copy()
+    urban = next(a.uid for u in sample_config().units if u.id == "urban" for a in u.accounts)
+    thread, comeback = next((t, p) for t in scenario.threads for p in t.posts
+                            if p.body == "还是没解决，到底有没有人管？" and any(q.uid == urban for q in t.posts))
+    add_reply(scenario, thread.tid, urban, comeback.at + timedelta(hours=5), "已安排执法队员复查，绿化带已补种。")
+    b = polled_bulletin(scenario, tmp_path)
     assert (b.received, b.answered_in_time, b.not_in_time) == (95, 39, 56)
     assert sorted(f["state"] for f in b.followups) == ["resolved", "resolved"] and b.followups_unresolved == 0
     assert not any("追问" in p for p in b.problems)
@@ -80,14 +86,7 @@ def test_changing_the_scenario_changes_the_figures(tmp_path):
     urban = next(t for t in scenario.threads if t.fid == 2 and t.typeid == 6 and local(2011, 1, 1) <= t.posts[0].at
                  < local(2011, 3, 20) and all(p.uid < 30 for p in t.posts))
     add_reply(scenario, urban.tid, spokesperson["市城管局"], urban.posts[0].at + timedelta(hours=3))
-    forum = start_forum(scenario)
-    try:
-        svc = Service(config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}"), clock=forum.clock.now)
-        svc.poll()
-        b = svc.bulletin(Q1)
-        svc.close()
-    finally:
-        forum.stop()
+    b = polled_bulletin(scenario, tmp_path)
     assert (b.received, b.answered_in_time, b.unanswered, b.not_in_time) == (95, 40, 35, 55)
     assert next(u for u in b.units if u["unit"] == "市城管局")["answered_in_time"] == 7
 
