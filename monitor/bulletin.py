@@ -117,7 +117,9 @@ _BUCKETS = ((1, "≤1天", "≤1 d"), (2, "1–2天", "1–2 d"), (3, "2–3天"
 def build_bulletin(config: Config, repo: Repository, period: Period, as_of: datetime | None = None,
                    lang: str | None = None, compare: bool = True) -> Bulletin:
     """Compute the bulletin for ``period`` as of ``as_of`` (default: the period's end); with
-    ``compare``, also the previous period of the same kind, as of its own end."""
+    ``compare``, also the previous period of the same kind, as of its own end. Without it only
+    the counts and rates are filled (no appendices, weekly figures, flags or follow-ups): what a
+    comparison and the web view's overview read."""
     lang = lang or config.digest.lang
     tz = ZoneInfo(config.timezone)
     start, end = period.bounds(config.timezone)
@@ -149,8 +151,8 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
         outcomes[t.id] = o
         row.received += 1
         estimated += o.due_estimated
-        posted = _local(t.posted_at, tz) if compare else ""  # the previous period's rows are not shown
-        if compare:
+        if compare:  # the previous period's rows are not shown
+            posted = _local(t.posted_at, tz)
             received.append(dict(
                 forum=t.forum_id, tid=t.tid, board=t.fid, title=t.title, url=t.url, author=t.author, unit=row.unit,
                 assigned_by=t.assigned_by, posted_at=posted, due_at=_local(o.due_at, tz),
@@ -171,11 +173,12 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
         else:
             row.unanswered += 1
         hot_late += o.hot
+        if not compare:  # the counts and rates only: no appendix rows
+            continue
         waited = o.waited(as_of, t.posted_at)
         appendix.append(dict(
             title=t.title, url=t.url, unit=row.unit, posted_at=posted,
-            due_at=_local(o.due_at, tz) if compare else "",
-            answered_at=_local(o.answered_at, tz) if o.answered_at and compare else None,
+            due_at=_local(o.due_at, tz), answered_at=_local(o.answered_at, tz) if o.answered_at else None,
             waited_hours=round(waited.total_seconds() / 3600, 1), waited_text=waited_text(waited, lang),
             hot=o.hot, views=t.max_views or 0, replies=t.max_replies or 0,
             status="answered_late" if o.state == LATE else "unanswered",
@@ -232,7 +235,7 @@ def build_bulletin(config: Config, repo: Repository, period: Period, as_of: date
         silent={str(d): sum(1 for a in appendix if a["status"] == "unanswered" and a["waited_days"] > d)
                 for d in (10, 30)},
         answer_time_buckets=_buckets(all_hours, lang),
-        weekly=_weekly(counted, outcomes, start, min(end, as_of), tz),
+        weekly=_weekly(counted, outcomes, start, min(end, as_of), tz) if compare else [],
         flags=flags, followups=followups,
         followups_unresolved=sum(1 for f in followups if f["state"] == UNRESOLVED),
         overrides=_overrides(repo, start, end, names, tz),
