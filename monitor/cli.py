@@ -41,6 +41,9 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(forum_app, name="forum")
 app.add_typer(case_app, name="case")
+web_app = typer.Typer(help="The web view: overview, units, threads, search, bulletins (spokeswatch web --listen "
+                      "127.0.0.1:8080); and password hashes for web.users.", **_PLAIN)
+app.add_typer(web_app, name="web")
 
 ConfigOpt = typer.Option("config.yaml", "-c", "--config", help="path to config.yaml")
 
@@ -469,6 +472,49 @@ def case_show(ref: str = ThreadRef, as_json: bool = typer.Option(False, "--json"
     finally:
         repo.engine.dispose()
     typer.echo(json.dumps(history, ensure_ascii=False, indent=2) if as_json else format_history(history))
+
+
+@web_app.callback(invoke_without_command=True)
+def web(ctx: typer.Context, config: str = ConfigOpt,
+        listen: Optional[str] = typer.Option(None, "--listen", help="HOST:PORT (default: web.listen, else "
+                                             "127.0.0.1:8080)")) -> None:
+    """Serve the web view until Ctrl-C. Edits of config.yaml (users, units) apply at the next request."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.config import _listen
+    from monitor.logs import setup_from_config
+    from monitor.web.live_config import LiveConfig
+    cfg = _config(config)
+    setup_from_config(cfg, _VERBOSE[0])
+    try:
+        address = _listen(listen) if listen is not None else (cfg.web.listen or "127.0.0.1:8080")
+    except ValueError as exc:
+        _fail(f"--listen: {exc}", 2)
+    if not address:
+        _fail("--listen: give HOST:PORT, e.g. 127.0.0.1:8080", 2)
+    if not cfg.web.users:
+        _fail(f"{config}: web.users is empty, so nobody could log in: add a user with a password hash from "
+              "`spokeswatch web hash-password` (see the README, \"The web view\")", 2)
+    from monitor.web.server import serve
+    try:
+        serve(LiveConfig(Path(config), cfg), _case_repo(cfg), address)
+    except (SpokeswatchError, OSError) as exc:
+        _fail(str(exc), 1)
+
+
+@web_app.command("hash-password")
+def web_hash_password(stdin: bool = typer.Option(False, "--stdin", help="read the password from standard input "
+                                                 "(one line) instead of asking")) -> None:
+    """Print an argon2id hash of a password for web.users[].password_hash (the password is never stored)."""
+    from monitor.web.auth import hash_password
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        typer.echo(hash_password(password))
+    except ValueError as exc:
+        _fail(str(exc), 2)
 
 
 @db_app.command("upgrade")

@@ -561,6 +561,74 @@ class Health(_Model):
     _limits = field_validator("stale_after_intervals")(classmethod(_within_limit))
 
 
+_HASH_PREFIXES = ("$argon2id$", "$argon2i$", "$argon2d$", "$2b$", "$2a$", "$2y$")
+
+
+class WebUser(_Model):
+    """Someone who may open the web view: the office (everything) or one unit (its own threads)."""
+
+    name: str = Field(min_length=1, description="login name (or the name a trusted proxy header carries)")
+    password_hash: SecretStr | None = Field(None, description=(
+        "from `spokeswatch web hash-password` (argon2 or bcrypt); none: only a trusted proxy header logs in"))
+    role: Literal["office", "unit"] = Field("office", description="office: everything; unit: its unit only")
+    unit: str | None = Field(None, description="the unit id, for role unit")
+
+    @field_validator("password_hash")
+    @classmethod
+    def _hash(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value():
+            return None
+        if not v.get_secret_value().startswith(_HASH_PREFIXES):
+            raise ValueError("not an argon2 or bcrypt hash: make one with `spokeswatch web hash-password` "
+                             "(never write a password itself here)")
+        return v
+
+    @model_validator(mode="after")
+    def _unit_role(self) -> WebUser:
+        if self.role == "unit" and not self.unit:
+            raise _At(("unit",), "a user with role unit needs `unit: ID` (a unit id from units)")
+        if self.role == "office" and self.unit:
+            raise _At(("role",), f"`unit: {self.unit}` is set: write `role: unit` to confine this user to the unit")
+        return self
+
+
+class Web(_Model):
+    """The web view: overview, units, threads, search, bulletins (``spokeswatch web``, or the daemon)."""
+
+    listen: str = Field("", description=(
+        "HOST:PORT where the daemon serves the web view; empty: off (`spokeswatch web` serves it alone)"))
+    users: list[WebUser] = Field(default_factory=list, description="who may log in, and what each sees")
+    secret_key: SecretStr | None = Field(None, description=(
+        "signs the session cookies; use ${ENV_VAR}; give every replica the same one. Default: a random key "
+        "kept in state_dir"))
+    trusted_header: str = Field("", description=(
+        "a header set by an authenticating reverse proxy (e.g. X-Remote-User) naming a user in web.users; "
+        "honoured only from trusted_proxies"))
+    trusted_proxies: list[str] = Field(["127.0.0.1", "::1"], description=(
+        "addresses of the reverse proxy whose trusted_header is believed"))
+    session_hours: float = Field(12, gt=0, description="a login lasts this long")
+    secure_cookies: bool = Field(False, description="send the session cookie over HTTPS only (behind TLS)")
+    login_attempts: int = Field(5, ge=1, description="failed logins allowed per address and name in 15 minutes")
+    lang: Literal["zh", "en"] | None = Field(None, description="language of the pages (default: digest.lang)")
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        return _listen(v)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Web:
+        seen: dict[str, int] = {}
+        for i, u in enumerate(self.users):
+            if u.name in seen:
+                raise _At(("users", i, "name"), f"duplicate user {u.name!r} (also users[{seen[u.name]}])")
+            seen[u.name] = i
+        return self
+
+    def user(self, name: str) -> WebUser | None:
+        return next((u for u in self.users if u.name == name), None)
+
+
 class Log(_Model):
     """Where and how the daemon logs."""
 
@@ -623,6 +691,7 @@ class Config(_Model):
     reports: Reports = Field(Reports(), description="bulletin formats and chart font")
     health: Health = Field(Health(), description="health and metrics endpoint of the daemon")
     log: Log = Field(Log(), description="logging of the daemon")
+    web: Web = Field(Web(), description="the web view and who may open it")
     alert_after_hours: float = Field(6, gt=0, description=(
         "a forum failing for this long is reported once to digest.notify, and once more when it recovers"))
     backoff_max_minutes: float = Field(120, gt=0, description=(
@@ -683,6 +752,9 @@ class Config(_Model):
                 if a.forum not in forum_ids:
                     raise _At(("units", i, "accounts", j, "forum"),
                               f"unknown forum {a.forum!r} (forums: {_listing(forum_ids)})")
+        for i, u in enumerate(self.web.users):
+            if u.unit is not None and u.unit not in unit_ids:
+                raise _At(("web", "users", i, "unit"), f"unknown unit {u.unit!r} (units: {_listing(unit_ids) or 'none'})")
         for i, f in enumerate(self.forums):
             fids: dict[int, int] = {}
             for j, b in enumerate(f.boards):
@@ -712,7 +784,7 @@ def _listing(ids: list[str], most: int = 12) -> str:
 
 
 
-_SECRET_PARTS = ("password", "cookies", "login", "database", "notify")  # values never echoed in messages
+_SECRET_PARTS = ("password", "password_hash", "secret_key", "cookies", "login", "database", "notify")  # values never echoed in messages
 _KINDS = {"int": "a number", "float": "a number", "bool": "true/false", "date": "a date",
           "datetime": "a date and time"}
 
@@ -882,7 +954,8 @@ def _optional_secret(key_path: list[Any]) -> bool:
     kp = tuple(key_path)
     return (kp[:2] in (("digest", "notify"), ("alerts", "notify"))
             or (len(kp) >= 3 and kp[0] == "units" and kp[2] == "notify")
-            or (len(kp) >= 3 and kp[0] == "forums" and kp[2] in ("login", "cookies")))
+            or (len(kp) >= 3 and kp[0] == "forums" and kp[2] in ("login", "cookies"))
+            or kp[:2] == ("web", "secret_key") or (kp[:2] == ("web", "users") and kp[-1:] == ("password_hash",)))
 
 
 def _dotted(loc: list[Any] | tuple[Any, ...]) -> str:
