@@ -13,6 +13,7 @@ CLI) stays fast. Output is deterministic: no dates in the metadata, fixed SVG id
 from __future__ import annotations
 
 import io
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +44,7 @@ _COLOURS = {"answered_in_time": "#4e9a55", "answered_late": "#e08a3c", "unanswer
 _lock = threading.Lock()  # rcParams are global: one chart drawn at a time
 _warned_no_font = False
 _added_fonts: set[str] = set()
+_searched_system_fonts = False
 
 
 def render_charts(b: Bulletin, fmt: str = "png", font: str | None = None) -> dict[str, bytes]:
@@ -101,16 +103,42 @@ def font_families(font: str | None = None) -> list[str]:
                 logger.warning("chart font {} cannot be read ({}); looking for an installed CJK font", font, exc)
         else:
             logger.warning("chart font {} does not exist; looking for an installed CJK font", font)
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for name in FONT_CANDIDATES:
-        if name in installed:
-            return [name, FALLBACK_FONT]
+    for attempt in range(2):
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        for name in FONT_CANDIDATES:
+            if name in installed:
+                return [name, FALLBACK_FONT]
+        if attempt == 0 and not _add_system_cjk_fonts():
+            break
     if not _warned_no_font:
         _warned_no_font = True
         logger.warning("no CJK font found for the charts: Chinese labels will not render. Install one "
                        "(Debian/Ubuntu: apt-get install fonts-noto-cjk, or fonts-wqy-microhei) or set "
                        "reports.font to a font file")
     return [FALLBACK_FONT]
+
+
+_CJK_FILE = re.compile(r"(wqy|NotoSansCJK|NotoSerifCJK|SourceHanSans|simhei|msyh)", re.IGNORECASE)
+
+
+def _add_system_cjk_fonts() -> bool:
+    """Add the CJK font files installed after matplotlib cached its font list (its cache never
+    notices new fonts); True if any was added. Looked for once per process."""
+    global _searched_system_fonts
+    if _searched_system_fonts:
+        return False
+    _searched_system_fonts = True
+    from matplotlib import font_manager
+    added = False
+    for path in font_manager.findSystemFonts():
+        if _CJK_FILE.search(Path(path).name) and path not in _added_fonts:
+            try:
+                font_manager.fontManager.addfont(path)
+                _added_fonts.add(path)
+                added = True
+            except (OSError, RuntimeError, ValueError):
+                continue
+    return added
 
 
 def _has_bold(family: str) -> bool:

@@ -568,7 +568,9 @@ def demo(out: str = typer.Option("demo-out", "--out", help="folder for the diges
                                   "e.g. in a container)"),
          config: Optional[str] = typer.Option(None, "-c", "--config", help="a config.yaml with a forum 'demo' "
                                               "(default: the sample shipped in the package)"),
-         lang: Optional[str] = typer.Option(None, help="zh or en")) -> None:
+         lang: Optional[str] = typer.Option(None, help="zh or en"),
+         web: Optional[str] = typer.Option(None, "--web", metavar="HOST:PORT", help="then serve the web view over "
+                                           "the demo's data here (users and passwords are printed)")) -> None:
     """Run the whole product on the bundled demo forum (2011Q1), or serve the forum; works in any folder."""
     from monitor.demo import run_demo, sample_config, serve_demo
     if serve:
@@ -585,6 +587,15 @@ def demo(out: str = typer.Option("demo-out", "--out", help="folder for the diges
     except OSError as exc:  # e.g. --out cannot be written
         _fail(str(exc), 1)
     typer.echo(headline)
+    if web:
+        from monitor.config import _listen
+        from monitor.demo import serve_demo_web
+        try:
+            serve_demo_web(cfg, Path(out), _listen(web), _when(at, "Asia/Shanghai"))
+        except ValueError as exc:
+            _fail(f"--web: {exc}", 2)
+        except (SpokeswatchError, OSError) as exc:
+            _fail(str(exc), 1)
 
 
 @app.command()

@@ -26,7 +26,8 @@ Work, kept apart so that none waits behind another:
 * **Reload.** SIGHUP, or config.yaml changing on disk, reloads the config between jobs: a file
   that passes the config check is swapped in (forums, intervals, rules, units, accounts, digest
   time, logging); one that fails is logged with file, line and key path and the old config
-  stays. ``database``, ``state_dir``, ``max_parallel_polls`` and ``health`` need a restart.
+  stays. ``database``, ``state_dir``, ``max_parallel_polls``, ``health`` and the web server's own
+  settings (``web.listen``, ``web.secret_key``, …; not ``web.users``) need a restart.
 
 Stopping (SIGTERM/SIGINT): the service's stop event makes a running poll end after the write
 in progress; polls not yet started are dropped; no check or digest starts after the stop; a
@@ -72,6 +73,7 @@ TAKEOVER_AFTER = timedelta(minutes=1)  # at most: another node polls a forum its
 DISPATCH_EXECUTOR = "dispatch"
 NIGHTLY_EXECUTOR = "nightly"  # the digest: one worker of its own
 RESTART_ONLY = ("database", "state_dir", "max_parallel_polls", "health")  # kept as they are at a reload
+WEB_RESTART_ONLY = ("listen", "secret_key", "session_hours", "secure_cookies", "login_attempts", "trusted_proxies")
 
 
 def sd_notify(state: str) -> None:
@@ -203,6 +205,7 @@ class Daemon:
         from monitor.health import Metrics  # prometheus_client: only the daemon needs it
         self.metrics = Metrics(service.engine, lambda: self.config, service.clock)
         self.health_server = None
+        self.web_server = None
         self._config_stamp = self._config_file_stamp()
         self._single = None  # the SQLite lock file, held while running
 
@@ -449,7 +452,11 @@ class Daemon:
             return False
         old = self.config
         kept = {k: getattr(old, k) for k in RESTART_ONLY if getattr(new, k) != getattr(old, k)}
+        web_kept = {k: getattr(old.web, k) for k in WEB_RESTART_ONLY if getattr(new.web, k) != getattr(old.web, k)}
+        if web_kept:  # users and the language apply at once; the server's own settings at a restart
+            kept["web"] = new.web.model_copy(update=web_kept)
         new = new.model_copy(update=kept)
+        kept = {k: None for k in kept if k != "web"} | {f"web.{k}": None for k in web_kept}
         changes = describe_changes(old, new)
         if not changes:
             logger.info("config reloaded ({}): nothing changed", why)
@@ -516,6 +523,19 @@ class Daemon:
         host = self.config.health.listen.rsplit(":", 1)[0] or "0.0.0.0"
         logger.info("health and metrics on http://{}:{}/healthz and /metrics", host, self.health_server.port)
 
+    def _start_web(self) -> None:
+        """The web view on ``web.listen`` (a thread of this process), when set."""
+        if not self.config.web.listen:
+            return
+        if not self.config.web.users:
+            logger.warning("web.listen is set but web.users is empty: nobody can log in to the web view")
+        from monitor.web.server import WebServer
+        self.web_server = WebServer(lambda: self.config, self.service.repo, self.config.web.listen,
+                                    self.service.clock)
+        self.web_server.start()
+        host = self.config.web.listen.rsplit(":", 1)[0] or "0.0.0.0"
+        logger.info("web view on http://{}:{}/", host, self.web_server.port)
+
     def run(self) -> None:
         """Run until SIGTERM/SIGINT; SIGHUP or an edited config.yaml reloads the config."""
         self._single = single_daemon_lock(self.config.database)
@@ -528,6 +548,7 @@ class Daemon:
             self._sync_jobs(now)
             self.schedule()
             self._start_health()
+            self._start_web()
             self.checks.start()
             self.checks.request()  # after downtime, the check runs at once
             self.scheduler.start()
@@ -563,6 +584,8 @@ class Daemon:
         self.checks.shutdown()  # a check in progress finishes its transaction; none starts
         if self.health_server is not None:
             self.health_server.stop()
+        if self.web_server is not None:
+            self.web_server.stop()
         try:
             self.coord.leave()
         except SpokeswatchError as exc:

@@ -62,6 +62,36 @@ def run_demo(config: Config, out: Path, at: datetime | None = None, lang: str | 
     return headline(bulletin)
 
 
+def demo_web_users(config: Config) -> tuple[Config, dict[str, str]]:
+    """The config with web users for the demo only: ``office`` and one user per unit (named by the
+    unit's id), each with a fresh random password; returns (config, name → password)."""
+    import secrets
+
+    from monitor.config import WebUser
+    from monitor.web.auth import hash_password
+    passwords = {"office": secrets.token_urlsafe(9)} | {u.id: secrets.token_urlsafe(9) for u in config.units}
+    users = [WebUser(name=name, password_hash=hash_password(pw), role="office" if name == "office" else "unit",
+                     unit=None if name == "office" else name) for name, pw in passwords.items()]
+    return config.model_copy(update={"web": config.web.model_copy(update={"users": users})}), passwords
+
+
+def serve_demo_web(config: Config, out: Path, listen: str, at: datetime | None = None) -> None:
+    """Serve the web view over the demo's database in ``out`` (made by :func:`run_demo`) until Ctrl-C,
+    as of the demo's clock, with the users of :func:`demo_web_users` (their passwords are logged)."""
+    from models.db import make_engine
+    from models.repository import Repository
+    from monitor.web.server import serve
+    scenario = load_scenario()
+    clock = DemoClock(at or scenario.default_now)
+    config, passwords = demo_web_users(config.model_copy(update={"state_dir": str(out / "state")}))
+    engine = make_engine(f"sqlite:///{out / 'demo.sqlite3'}")
+    logger.info("demo web view: log in as {}", ", ".join(f"{n} / {pw}" for n, pw in passwords.items()))
+    try:
+        serve(lambda: config, Repository(engine), listen, clock.now)
+    finally:
+        engine.dispose()
+
+
 def serve_demo(port: int, at: datetime | None = None, host: str = "127.0.0.1") -> None:
     """Serve the demo forum until Ctrl-C or SIGTERM (``docker stop``, systemd), for ``spokeswatch run``
     to poll."""
