@@ -63,13 +63,17 @@ RUN chmod 0755 /usr/local/bin/docker-entrypoint.sh \
 ENV SPOKESWATCH_CONFIG=/config/config.yaml \
     SPOKESWATCH_DATABASE=sqlite:////data/spokeswatch.sqlite3 \
     SPOKESWATCH_HEALTH_LISTEN=0.0.0.0:9108 \
+    SPOKESWATCH_WEB_LISTEN=0.0.0.0:8080 \
     SPOKESWATCH_HEALTHCHECK_URL=http://127.0.0.1:9108/healthz
 
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
-# 9108: /healthz and /metrics of the daemon (health.listen); 8089: the demo forum, without a config
-EXPOSE 9108 8089
+# SPOKESWATCH_WEB_LISTEN: what `web.listen: ${SPOKESWATCH_WEB_LISTEN:-}` (the `spokeswatch init`
+#   config) reads: the web view on every interface of the container, once web.users lists someone.
+# 9108: /healthz and /metrics of the daemon (health.listen); 8080: the web view (web.listen);
+# 8089: the demo forum, without a config
+EXPOSE 9108 8080 8089
 
 # Python's urllib (no curl in the slim image): any answer but 2xx, or none, fails. Without a
 # config the container runs the demo, and the demo forum's front page is what is checked.

@@ -340,3 +340,26 @@ def test_the_daemon_serves_the_web_view_on_web_listen(tmp_path):
     finally:
         assert daemon.terminate() < 30
         daemon.close()
+
+
+def test_demo_web_serves_the_demo_with_the_users_it_prints(tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "demo", "--out", str(tmp_path / "out"),
+                             "--web", f"127.0.0.1:{port}"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/login", proc, seconds=120)
+        log = ""
+        while "log in as" not in log:
+            log += proc.stderr.readline()
+        users = dict(re.findall(r"(\w+) / (\S+?)(?:,|$)", log.split("log in as", 1)[1].splitlines()[0]))
+        assert set(users) == {"office"} | {u.id for u in sample_config().units}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            overview = login(c, "office", users["office"], "/?period=2011Q1")
+            assert overview.status_code == 200 and 'data-key="received">95<' in overview.text
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            assert login(c, "urban", users["urban"]).url.path == "/unit/urban"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert "共受理网民意见建议95条" in out  # the demo's headline came first
