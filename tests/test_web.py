@@ -363,3 +363,19 @@ def test_demo_web_serves_the_demo_with_the_users_it_prints(tmp_path):
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     assert "共受理网民意见建议95条" in out  # the demo's headline came first
+
+
+def test_a_database_that_does_not_answer_gets_a_clear_page_and_the_view_stays_up(world, tmp_path):
+    from starlette.testclient import TestClient
+
+    from models.db import make_engine
+    from models.repository import Repository
+    from monitor.web.app import create_app
+    gone = tmp_path / "gone.sqlite3"
+    gone.write_bytes(b"this is not a database file" * 100)
+    app = create_app(lambda: world.config, Repository(make_engine(f"sqlite:///{gone}")))
+    with TestClient(app) as c:
+        page = c.get("/login")
+        r = c.post("/login", data={"name": "office", "password": PASSWORDS["office"], "csrf": csrf_of(page.text)})
+        assert r.status_code == 503 and "数据库暂时无法访问" in r.text and "not a database" not in r.text
+        assert c.get("/login").status_code == 200

@@ -151,10 +151,10 @@ def _login_required(handler):
             return handler(app, request, viewer)
         except HTTPProblem as p:
             return app.render(request, "error.html", app.viewer(request), status=p.status, message=p.message)
-        except StorageError as exc:
-            logger.warning("web view: {}", exc)
+        except StorageError as exc:  # the cause goes to the log, not to the browser
+            logger.warning("web view: {} {}: {}", request.method, request.url.path, exc)
             return app.render(request, "error.html", None, status=503,
-                              message=translate("数据库暂时无法访问，请稍后再试。", app.lang(request)) + f" ({exc})")
+                              message=translate("数据库暂时无法访问，请稍后再试。", app.lang(request)))
     return wrapper
 
 
