@@ -28,9 +28,15 @@ from tests.webview import EVIL_BODY, EVIL_TITLE, PASSWORDS, csrf_of, login, make
 Q1 = parse_period("2011Q1")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    yield from make_world(tmp_path_factory.mktemp("web"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request, tmp_path_factory):
+    """The demo's web view on SQLite, then on a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield from make_world(tmp_path_factory.mktemp("web"))
+        return
+    from tests.conftest import new_postgres_database
+    with new_postgres_database() as url:
+        yield from make_world(tmp_path_factory.mktemp("web-pg"), url)
 
 
 def client(world) -> httpx.Client:
@@ -366,16 +372,17 @@ def test_demo_web_serves_the_demo_with_the_users_it_prints(tmp_path):
 
 
 def test_a_database_that_does_not_answer_gets_a_clear_page_and_the_view_stays_up(world, tmp_path):
-    from starlette.testclient import TestClient
-
     from models.db import make_engine
     from models.repository import Repository
-    from monitor.web.app import create_app
+    from monitor.web.server import WebServer
     gone = tmp_path / "gone.sqlite3"
     gone.write_bytes(b"this is not a database file" * 100)
-    app = create_app(lambda: world.config, Repository(make_engine(f"sqlite:///{gone}")))
-    with TestClient(app) as c:
-        page = c.get("/login")
-        r = c.post("/login", data={"name": "office", "password": PASSWORDS["office"], "csrf": csrf_of(page.text)})
-        assert r.status_code == 503 and "数据库暂时无法访问" in r.text and "not a database" not in r.text
-        assert c.get("/login").status_code == 200
+    server = WebServer(lambda: world.config, Repository(make_engine(f"sqlite:///{gone}")), "127.0.0.1:0")
+    server.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as c:
+            r = login(c, "office")
+            assert r.status_code == 503 and "数据库暂时无法访问" in r.text and "not a database" not in r.text
+            assert c.get("/login").status_code == 200
+    finally:
+        server.stop()

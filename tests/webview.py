@@ -53,12 +53,13 @@ class WebWorld:
                 .where(ResponseCase.unit_id == unit_id).order_by(ThreadRecord.tid))]
 
 
-def make_world(tmp: Path) -> Iterator[WebWorld]:
-    """Yield the world; the forum is stopped once polled, the web server at the end."""
+def make_world(tmp: Path, database: str | None = None) -> Iterator[WebWorld]:
+    """Yield the world (on ``database``, default a SQLite file in ``tmp``); the forum is stopped
+    once polled, the web server at the end."""
     scenario = scenario_copy()
     forum = start_forum(scenario)
     try:
-        config = config_for(forum, f"sqlite:///{tmp / 'web.sqlite3'}").model_copy(
+        config = config_for(forum, database or f"sqlite:///{tmp / 'web.sqlite3'}").model_copy(
             update={"web": web_users(), "state_dir": str(tmp / "state")})
         service = Service(config, clock=forum.clock.now)
         service.poll()
