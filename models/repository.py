@@ -16,6 +16,7 @@ from sqlalchemy import Boolean, Connection, Integer, Text, and_, bindparam, case
 from models.case_store import CaseStore, insert_ignoring_duplicates, upsert
 from models.digest_store import DigestStore
 from models.override_store import OverrideStore
+from models.search_store import SearchStore
 from models.web_store import WebStore
 from models.tables import (BoardState, ForumRow, PostRecord, PostRevision, ResponseCase,
                            ThreadCount, ThreadRecord)
@@ -88,7 +89,7 @@ class ReadDone:
     seen_pids: frozenset[int] | None = None
 
 
-class Repository(CaseStore, OverrideStore, DigestStore, WebStore):
+class Repository(CaseStore, OverrideStore, DigestStore, WebStore, SearchStore):
     """Database access for the poller, the rules check and the reports.
 
     Forums, threads and posts are here; cases, presence, poll runs and report

@@ -318,3 +318,30 @@ class CaseOverride(Base):
     reason: Mapped[str] = mapped_column(Text)
     by_user: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SearchGram(Base):
+    """The search index: one row per bigram (see monitor.search_text.grams) of a thread's title or
+    of any of its posts' bodies, as they were when indexed (rows are only ever added, so text
+    that was replaced still finds its thread: a candidate, which the search then verifies).
+    Migration 0008 makes it a WITHOUT ROWID table on SQLite (the key is the table, clustered by
+    gram); declared here, that dialect option would load the SQLite dialect at every import."""
+
+    __tablename__ = "search_grams"
+    gram: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    thread_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class SearchState(Base):
+    """The search indexer's bookkeeping (one row): the last id it indexed of each source table,
+    and the ids it skipped that may still appear (written by a transaction not yet committed).
+    Its row is also the lock that keeps two indexers from running at once (see
+    models.search_store)."""
+
+    __tablename__ = "search_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(Integer, default=0)  # posts.id
+    revision_id: Mapped[int] = mapped_column(Integer, default=0)  # post_revisions.id
+    count_id: Mapped[int] = mapped_column(Integer, default=0)  # thread_counts.id
+    thread_id: Mapped[int] = mapped_column(Integer, default=0)  # threads.id
+    gaps: Mapped[str | None] = mapped_column(Text)  # JSON: source → [[id, first missed (epoch s)], …]

@@ -19,6 +19,7 @@ from monitor.bulletin import Bulletin, build_bulletin
 from monitor.check import CheckResult, calendar_of, run_check
 from monitor.config import Config
 from monitor.digest import Digest, build_digest
+from monitor.errors import SpokeswatchError
 from monitor.periods import Period
 from monitor.poller import PollResult, Progress, poll_forum, utcnow
 from monitor.render import write_all
@@ -64,6 +65,11 @@ class Service:
                 result = poll_forum(self.config, forum, self.repo, self.clock, fetcher=fetcher, recheck=recheck,
                                     stop=self.stop, progress=progress)
                 logger.log("WARNING" if result.status == "failed" else "INFO", "poll {}", result.summary())
+                try:  # the search index follows what the poll stored; it never fails the poll
+                    while not self.stop.is_set() and self.repo.index_search() > 0:
+                        pass
+                except SpokeswatchError as exc:
+                    logger.warning("indexing for search after the poll of {} failed: {}", forum.id, exc)
             results.append(result)
         return results
 
