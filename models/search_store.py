@@ -15,7 +15,8 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Row, and_, exists, func, literal, not_, or_, select, text, update
+from sqlalchemy import (ARRAY, Connection, Integer, Row, and_, any_, bindparam, exists, func, literal, not_, or_, select,
+                        text, update)
 
 from models.repo_base import RepositoryBase
 from models.tables import (PostRecord, PostRevision, ResponseCase, SearchGram, SearchState, ThreadCount,
@@ -25,6 +26,8 @@ from monitor.search_text import grams, normalise, query_terms
 
 SEARCH_CATCH_UP = 2000  # posts a search indexes before it runs (the poll indexes everything)
 INDEX_DRIVEN_BELOW = 5000  # a rarest bigram in fewer threads: candidates come from the index, else newest first
+COUNT_CAP = 20000  # bigrams are counted up to this many threads
+WALK_WINDOW_MIN = 2000  # the newest threads a walk reads at least before it may change its way
 PROBE_GRAMS = 6  # bigrams whose presence SQL checks per candidate (the rarest); verification checks the rest
 GAP_GRACE_S = 900  # how long an id skipped by a cursor is looked for (a transaction still writing it)
 MAX_GAPS = 2000  # per source: the newest skipped ids are kept
@@ -37,6 +40,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # the cursors: source name → (its id column, the search_state column holding the last id indexed)
 _SOURCES = {"posts": (PostRecord.id, SearchState.post_id), "revisions": (PostRevision.id, SearchState.revision_id),
             "counts": (ThreadCount.id, SearchState.count_id), "threads": (ThreadRecord.id, SearchState.thread_id)}
+_CF = ResponseCase.__table__.alias("case_filter")  # the case, read by the filters' subqueries
+_CASE_UNIT = select(_CF.c.unit_id).where(_CF.c.thread_id == _T.id).scalar_subquery()
+_CASE_STATE = select(_CF.c.state).where(_CF.c.thread_id == _T.id).scalar_subquery()
 _RESULT_COLUMNS = (_T.id, _T.forum_id, _T.tid, _T.fid, _T.title, _T.url, _T.author, _T.posted_at, _T.unit_id,
                    _T.proactive_unit_id, _T.deleted_at, _C.state, _C.due_at, _C.answered_at)
 
@@ -120,28 +126,22 @@ class SearchStore(RepositoryBase):
             from loguru import logger  # not at import: `spokeswatch status` reads the database without it
             logger.warning("search: indexing what was stored since the last pass failed: {}", exc)
         wanted = offset + limit + 1
-        filters, with_case = _filters(unit_id, fid, state, posted_from, posted_to)
+        filters = _filters(unit_id, fid, state, posted_from, posted_to)
         with self.transaction("searching threads") as c:
             counts = {g: _threads_with(c, g) for g in set().union(*(grams(t) for t in terms))}
             if min(counts.values()) == 0:
                 return [], False
             rarest = sorted(counts, key=lambda g: (counts[g], g))
-            if counts[rarest[0]] < INDEX_DRIVEN_BELOW:
-                batches = _from_the_index(c, rarest[:PROBE_GRAMS], filters, with_case, wanted)
-            else:
-                batches = _newest_first(c, rarest[:PROBE_GRAMS], filters, with_case, wanted,
-                                        dated_only=posted_from is not None or posted_to is not None)
+            batches = _candidates(c, rarest[:PROBE_GRAMS], counts[rarest[0]], filters, wanted,
+                                  dated_only=posted_from is not None or posted_to is not None)
             found: list[int] = []
             for batch in batches:
                 found += _verified(c, batch, terms)
                 if len(found) >= wanted:
                     break
             page = found[offset:offset + limit]
-            rows = {}
-            for i in range(0, len(page), _CHUNK):  # the filters again: a unit sees only its threads
-                rows.update((r.id, r) for r in c.execute(
-                    select(*_RESULT_COLUMNS).outerjoin(_C, _C.thread_id == _T.id)
-                    .where(_T.id.in_(page[i:i + _CHUNK]), *filters)))
+            rows = {r.id: r for r in _by_ids(c, select(*_RESULT_COLUMNS).outerjoin(_C, _C.thread_id == _T.id)
+                                             .where(*filters), _T.id, page)}  # the filters again: exact
         return [rows[i] for i in page if i in rows], len(found) > offset + limit
 
 
@@ -180,11 +180,8 @@ def _index_pass(c: Connection, limit: int) -> int:
             ("threads", select(ThreadRecord.id, ThreadRecord.id.label("thread_id")), ThreadRecord.id)):
         rows = _read_source(c, name, query, column, cursors, gaps, limit, clock)
         titled.update(thread_id for _, thread_id in rows)
-    titles: dict[int, str] = {}
     ids = sorted(titled)
-    for i in range(0, len(ids), _CHUNK):
-        titles.update(c.execute(select(ThreadRecord.id, ThreadRecord.title)
-                                .where(ThreadRecord.id.in_(ids[i:i + _CHUNK]))).all())
+    titles = dict(_by_ids(c, select(ThreadRecord.id, ThreadRecord.title), ThreadRecord.id, ids))
     rows: list[tuple[int, int]] = []
     for n, thread_id in enumerate(ids, start=1):
         gs = grams(titles.get(thread_id) or "")
@@ -211,8 +208,7 @@ def _read_source(c: Connection, name: str, query, column, cursors: dict[str, int
     missed = gaps.get(name, {})
     found = []
     if missed:
-        for chunk in _chunks(sorted(missed)):
-            found += c.execute(query.where(column.in_(chunk))).all()
+        found = _by_ids(c, query, column, sorted(missed))
         for r in found:
             del missed[r[0]]
         for i in [i for i, at in missed.items() if clock - at > GAP_GRACE_S]:
@@ -249,26 +245,62 @@ def _insert_grams(c: Connection, rows: list[tuple[int, int]]) -> None:
 # ---- searching ---------------------------------------------------------------------
 
 def _filters(unit_id: str | None, fid: tuple[str, int] | None, state: str | None, posted_from: datetime | None,
-             posted_to: datetime | None) -> tuple[list, bool]:
-    """The WHERE clauses of the filters, and whether they need the case (an outer join)."""
+             posted_to: datetime | None) -> list:
+    """The WHERE clauses of the filters on ``threads``. The case's columns are read by correlated
+    subqueries (one index lookup per thread), not a join: for a list of thread ids PostgreSQL
+    would hash-join the whole response_cases table."""
     out = []
     if unit_id is not None:
-        out.append(or_(_T.unit_id == unit_id, _T.proactive_unit_id == unit_id, _C.unit_id == unit_id))
+        out.append(or_(_T.unit_id == unit_id, _T.proactive_unit_id == unit_id, _CASE_UNIT == unit_id))
     if fid is not None:
         out += [_T.forum_id == fid[0], _T.fid == fid[1]]
     if state is not None:
-        out.append(_C.id.is_(None) if state == "none" else _C.state == state)
+        out.append(~exists().where(_CF.c.thread_id == _T.id) if state == "none" else _CASE_STATE == state)
     if posted_from is not None:
         out.append(_T.posted_at >= posted_from)
     if posted_to is not None:
         out.append(_T.posted_at < posted_to)
-    return out, unit_id is not None or state is not None
+    return out
 
 
 def _threads_with(c: Connection, gram: int) -> int:
-    """How many threads hold the bigram, counted up to INDEX_DRIVEN_BELOW (an index range read)."""
-    capped = select(literal(1)).where(SearchGram.gram == gram).limit(INDEX_DRIVEN_BELOW).subquery()
+    """How many threads hold the bigram, counted up to COUNT_CAP (an index range read)."""
+    capped = select(literal(1)).where(SearchGram.gram == gram).limit(COUNT_CAP).subquery()
     return c.execute(select(func.count()).select_from(capped)).scalar_one()
+
+
+def _candidates(c: Connection, probe: list[int], rarest_count: int, filters: list, wanted: int,
+                dated_only: bool) -> Iterator[list[int]]:
+    """Candidate thread ids, newest first, in batches; the consumer stops when it has enough.
+
+    A rarest bigram in fewer than INDEX_DRIVEN_BELOW threads: its threads (:func:`_from_the_index`).
+    Else the threads are walked newest first (:func:`_newest_first`), which finds a page among
+    common words at once, over a window of the newest threads about as many as hold the rarest
+    bigram; when the window does not fill the page (the filters or the other terms are rare in
+    it), the older threads come from whichever is cheaper: the rarest bigram's threads or the
+    rest of the walk. Either way the work is bounded by about twice the better of the two."""
+    if rarest_count < INDEX_DRIVEN_BELOW:
+        yield from _from_the_index(c, probe, filters, wanted)
+        return
+    window = max(min(rarest_count, COUNT_CAP), WALK_WINDOW_MIN)
+    boundary = c.execute(select(_T.posted_at).where(_T.posted_at.is_not(None))
+                         .order_by(_T.posted_at.desc()).offset(window - 1).limit(1)).scalar()
+    yield from _newest_first(c, probe, filters, wanted, since=boundary, undated=False)
+    if boundary is None:  # the window held every dated thread
+        yield from _newest_first(c, probe, filters, wanted, dated=False, undated=not dated_only)
+        return
+    if rarest_count >= COUNT_CAP:
+        rarest_count = c.execute(select(func.count()).where(SearchGram.gram == probe[0])).scalar_one()
+    rest = (c.execute(select(func.max(_T.id))).scalar() or 0) - window  # about the threads not walked yet
+    if _walk_is_cheaper(rarest_count, rest):
+        yield from _newest_first(c, probe, filters, wanted, before=boundary, undated=not dated_only)
+    else:
+        older = or_(_T.posted_at < boundary, _T.posted_at.is_(None))
+        yield from _from_the_index(c, probe, [*filters, older], wanted)
+
+
+def _walk_is_cheaper(rarest_count: int, threads_left: int) -> bool:
+    return threads_left < rarest_count
 
 
 def _has_grams(thread_id, gs: Sequence[int]) -> list:
@@ -279,8 +311,7 @@ def _has_grams(thread_id, gs: Sequence[int]) -> list:
     return probes
 
 
-def _from_the_index(c: Connection, rarest: list[int], filters: list, with_case: bool,
-                    wanted: int) -> Iterator[list[int]]:
+def _from_the_index(c: Connection, rarest: list[int], filters: list, wanted: int) -> Iterator[list[int]]:
     """Candidates when the rarest bigram is in few threads: its threads, narrowed down by the other
     bigrams, then by the filters, sorted newest first here and handed out in growing batches.
 
@@ -288,12 +319,9 @@ def _from_the_index(c: Connection, rarest: list[int], filters: list, with_case: 
     the database's guess of how common a bigram is)."""
     ids = list(c.execute(select(SearchGram.thread_id).where(SearchGram.gram == rarest[0])).scalars())
     for gram in rarest[1:]:
-        ids = [i for chunk in _chunks(ids) for i in c.execute(
-            select(SearchGram.thread_id).where(SearchGram.gram == gram, SearchGram.thread_id.in_(chunk))).scalars()]
-    query = select(_T.id, _T.posted_at)
-    if with_case:
-        query = query.outerjoin(_C, _C.thread_id == _T.id)
-    rows = [r for chunk in _chunks(ids) for r in c.execute(query.where(_T.id.in_(chunk), *filters))]
+        ids = [r.thread_id for r in _by_ids(c, select(SearchGram.thread_id).where(SearchGram.gram == gram),
+                                            SearchGram.thread_id, ids)]
+    rows = _by_ids(c, select(_T.id, _T.posted_at).where(*filters), _T.id, ids)
     rows.sort(key=lambda r: (r.posted_at is not None, r.posted_at or _EPOCH, r.id), reverse=True)
     size, i = max(100, 2 * wanted), 0
     while i < len(rows):
@@ -307,18 +335,30 @@ def _chunks(ids: list[int]) -> Iterator[list[int]]:
         yield ids[i:i + _CHUNK]
 
 
-def _newest_first(c: Connection, rarest: list[int], filters: list, with_case: bool, wanted: int,
-                  dated_only: bool) -> Iterator[list[int]]:
-    """Candidates when every bigram is common: the threads newest first (the posted-time index),
-    those holding the bigrams and passing the filters, in growing batches (keyset pages); then
-    the threads without a posting time (unless a period is asked for)."""
-    base = select(_T.id, _T.posted_at)
-    if with_case:
-        base = base.outerjoin(_C, _C.thread_id == _T.id)
-    base = base.where(*_has_grams(_T.id, rarest), *filters)
+def _by_ids(c: Connection, query, column, ids: list[int]) -> list:
+    """The rows of ``query`` whose ``column`` is one of ``ids``: PostgreSQL in one statement
+    (``= ANY`` of an array: one plan, the index probed in order), SQLite by IN lists of _CHUNK."""
+    if not ids:
+        return []
+    if c.dialect.name == "postgresql":
+        return c.execute(query.where(column == any_(bindparam("ids", ids, type_=ARRAY(Integer), unique=True)))).all()
+    return [r for chunk in _chunks(ids) for r in c.execute(query.where(column.in_(chunk)))]
+
+
+def _newest_first(c: Connection, probe: list[int], filters: list, wanted: int, *,
+                  since: datetime | None = None, before: datetime | None = None, dated: bool = True,
+                  undated: bool = True) -> Iterator[list[int]]:
+    """Candidates by a walk of the threads newest first (the posted-time index): those holding the
+    bigrams and passing the filters, in growing batches (keyset pages), posted at or after
+    ``since`` and before ``before``; then (``undated``) the threads without a posting time."""
+    base = select(_T.id, _T.posted_at).where(*_has_grams(_T.id, probe), *filters)
     size, last = max(100, 2 * wanted), None
-    while True:
+    while dated:
         query = base.where(_T.posted_at.is_not(None))
+        if since is not None:
+            query = query.where(_T.posted_at >= since)
+        if before is not None:
+            query = query.where(_T.posted_at < before)
         if last is not None:
             query = query.where(_T.posted_at <= last.posted_at,
                                 not_(and_(_T.posted_at == last.posted_at, _T.id >= last.id)))
@@ -328,10 +368,8 @@ def _newest_first(c: Connection, rarest: list[int], filters: list, with_case: bo
         if len(rows) < size:
             break
         last, size = rows[-1], min(2 * size, 5000)
-    if dated_only:
-        return
     last_id = None
-    while True:
+    while undated:
         query = base.where(_T.posted_at.is_(None))
         if last_id is not None:
             query = query.where(_T.id < last_id)
@@ -346,16 +384,13 @@ def _newest_first(c: Connection, rarest: list[int], filters: list, with_case: bo
 def _verified(c: Connection, ids: list[int], terms: list[str]) -> list[int]:
     """The candidates (in their order) whose title or posts' current bodies hold every term."""
     missing: dict[int, list[str]] = {}
-    for i in range(0, len(ids), _CHUNK):
-        for thread_id, title in c.execute(select(_T.id, _T.title).where(_T.id.in_(ids[i:i + _CHUNK]))):
-            title = normalise(title or "")
-            missing[thread_id] = [t for t in terms if t not in title]
+    for thread_id, title in _by_ids(c, select(_T.id, _T.title), _T.id, ids):
+        title = normalise(title or "")
+        missing[thread_id] = [t for t in terms if t not in title]
     unsure = [i for i, rest in missing.items() if rest]
-    for i in range(0, len(unsure), _CHUNK):
-        for thread_id, body in c.execute(select(PostRecord.thread_id, PostRecord.body)
-                                         .where(PostRecord.thread_id.in_(unsure[i:i + _CHUNK]))):
-            rest = missing[thread_id]
-            if rest:
-                body = normalise(body)
-                missing[thread_id] = [t for t in rest if t not in body]
+    for thread_id, body in _by_ids(c, select(PostRecord.thread_id, PostRecord.body), PostRecord.thread_id, unsure):
+        rest = missing[thread_id]
+        if rest:
+            body = normalise(body)
+            missing[thread_id] = [t for t in rest if t not in body]
     return [i for i in ids if i in missing and not missing[i]]

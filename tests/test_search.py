@@ -75,12 +75,17 @@ def repo(db_url):
     engine.dispose()
 
 
-@pytest.fixture(params=["index", "newest"])
+@pytest.fixture(params=["index", "newest", "window-index", "window-walk"])
 def strategy(request, monkeypatch):
-    """Each search test runs with candidates from the index and with the newest-first walk (every
-    bigram counted as common), which must give the same answers."""
-    if request.param == "newest":
+    """Each search test runs with every way of finding candidates, which must give the same answers:
+    from the index; by the newest-first walk (every bigram counted as common); by a walk over a
+    window of the newest threads (as many as hold the rarest bigram) and then from the index, or
+    then by the rest of the walk."""
+    if request.param != "index":
         monkeypatch.setattr(search_store, "INDEX_DRIVEN_BELOW", 1)
+    if request.param.startswith("window"):
+        monkeypatch.setattr(search_store, "WALK_WINDOW_MIN", 1)
+        monkeypatch.setattr(search_store, "_walk_is_cheaper", lambda *_: request.param == "window-walk")
     return request.param
 
 
