@@ -300,10 +300,13 @@ def _candidates(c: Connection, probe: list[int], rarest_count: int, filters: lis
 
 
 def _walk_is_cheaper(rarest_count: int, threads_left: int) -> bool:
+    """Whether walking the threads not walked yet costs less than reading the rarest bigram's
+    threads (about one index read per thread either way)."""
     return threads_left < rarest_count
 
 
 def _has_grams(thread_id, gs: Sequence[int]) -> list:
+    """One EXISTS per bigram: the thread holds it (a primary key lookup)."""
     probes = []
     for g in gs:
         s = _G.alias()
