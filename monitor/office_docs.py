@@ -385,10 +385,14 @@ def _table(doc, columns: tuple, rows: list[list[str]], lang: str, total: list[st
     for column, width in zip(table.columns, widths):
         column.width = Cm(width)
 
+    # the style's id, looked up once: python-docx's Paragraph.style setter searches every style of
+    # the document on each call, which made a bulletin of a few thousand rows take most of a minute
+    cell_style = doc.styles["SW Table"].style_id
+
     def fill(cell_, text: str, key: str, bold: bool = False, url=None, marker=None) -> None:
         cell_.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
         p = cell_.paragraphs[0]
-        p.style = doc.styles["SW Table"]
+        p._p.style = cell_style
         p.alignment = WD_ALIGN_PARAGRAPH.LEFT if key in _LEFT and not bold else WD_ALIGN_PARAGRAPH.CENTER
         if url and _is_link(url):
             run = _hyperlink(p, url, text, size)

@@ -386,3 +386,48 @@ def test_a_database_that_does_not_answer_gets_a_clear_page_and_the_view_stays_up
             assert c.get("/login").status_code == 200
     finally:
         server.stop()
+
+
+def test_overview_figures_are_served_while_new_ones_are_computed():
+    from monitor.web.pages import FiguresCache
+    cache, calls = FiguresCache(), []
+
+    def make(value):
+        def run():
+            calls.append(value)
+            return value
+        return run
+    assert cache.get(("2011Q1", "zh"), (1,), make("first")) == "first"
+    assert cache.get(("2011Q1", "zh"), (1,), make("unused")) == "first" and calls == ["first"]
+    assert cache.get(("2011Q1", "zh"), (2,), make("second")) == "first"  # the data changed: the last, once more
+    for _ in range(100):
+        if cache.get(("2011Q1", "zh"), (2,), make("unused")) == "second":
+            break
+        time.sleep(0.05)
+    assert cache.get(("2011Q1", "zh"), (2,), make("unused")) == "second" and calls == ["first", "second"]
+
+
+def test_bulletins_are_rewritten_in_the_background_and_office_files_on_download(world, tmp_path):
+    from monitor.web.bulletins import BulletinFiles
+    files = BulletinFiles(tmp_path / "bulletins", world.service.repo)
+    now = world.service.clock()
+    first = files.latest(world.config, Q1, "zh", now)
+    assert first.fresh and first.data["received"] == 95
+    assert sorted(p.name for p in first.folder.glob("bulletin.*")) == ["bulletin.html", "bulletin.json", "bulletin.md"]
+    xlsx = files.file(world.config, Q1, "zh", now, "xlsx")  # written at its first download
+    assert xlsx.parent == first.folder and openpyxl.load_workbook(xlsx).sheetnames
+    # the data changes (an exclusion): the older bulletin is shown while the new one is written
+    forum_id, tid = world.cases("urban")[1]
+    from monitor.case_history import correct_case
+    correct_case(world.config, world.service.repo, forum_id, tid, "exclude", "重复发帖", "office", now)
+    try:
+        stale = files.latest(world.config, Q1, "zh", now)
+        assert not stale.fresh and stale.folder == first.folder
+        for _ in range(200):
+            current = files.latest(world.config, Q1, "zh", now)
+            if current.fresh:
+                break
+            time.sleep(0.1)
+        assert current.fresh and current.folder != first.folder and current.data["received"] == 94
+    finally:
+        correct_case(world.config, world.service.repo, forum_id, tid, "include", "撤销排除", "office", now)

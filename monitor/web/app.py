@@ -8,11 +8,7 @@ forum's own host, and the Content-Security-Policy allows no script at all.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import shutil
-import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import wraps
@@ -32,13 +28,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from models.repository import Repository
-from monitor.bulletin import build_bulletin
-from monitor.check import config_fingerprint
 from monitor.case_history import NotStored, case_history, correct_case, unit_of
 from monitor.config import Config
 from monitor.errors import SpokeswatchError, StorageError
-from monitor.render import write_all
 from monitor.web import pages
+from monitor.web.bulletins import BulletinFiles
 from monitor.web.auth import (LoginLimiter, Viewer, authenticate, client_address, csrf_ok, csrf_token,
                               hash_fingerprint, header_viewer, secret_key, session_viewer)
 from monitor.web.text import ACTION_NAMES, STATE_NAMES, translate
@@ -76,9 +70,7 @@ class WebApp:
         config = get_config()
         self.limiter = LoginLimiter(config.web.login_attempts)
         self.figures = pages.FiguresCache()
-        self.bulletin_dir = Path(config.state_dir) / "web-bulletins"
-        self._bulletin_locks: dict[tuple, threading.Lock] = {}
-        self._locks_lock = threading.Lock()
+        self.bulletins = BulletinFiles(Path(config.state_dir) / "web-bulletins", repo)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.filters["local"] = self._local
@@ -232,11 +224,7 @@ def overview_page(app: WebApp, request: Request, viewer: Viewer) -> Response:
     if not viewer.is_office:
         return RedirectResponse(f"/unit/{viewer.unit_id}", status_code=303)
     config, now = app.get_config(), app.clock()
-    try:
-        period = pages.period_or_current(config, request.query_params.get("period"), now)
-    except ValueError as exc:
-        raise HTTPProblem(400, str(exc)) from None
-    data = pages.overview(config, app.repo, now, app.lang(request), app.figures, period)
+    data = pages.overview(config, app.repo, now, app.lang(request), app.figures, _period_asked(app, request))
     return app.render(request, "overview.html", viewer, **data)
 
 
@@ -318,9 +306,10 @@ def search_page(app: WebApp, request: Request, viewer: Viewer) -> Response:
 def bulletin_page(app: WebApp, request: Request, viewer: Viewer) -> Response:
     lang = app.lang(request)
     _office_only(viewer, lang)
-    period, folder, b = _bulletin_files(app, request, lang)
-    return app.render(request, "bulletin.html", viewer, period=period, b=b,
-                      formats=[f for f in BULLETIN_FORMATS if (folder / f"bulletin.{f}").exists()])
+    period = _period_asked(app, request)
+    written = app.bulletins.latest(app.get_config(), period, lang, app.clock())
+    return app.render(request, "bulletin.html", viewer, period=period, b=written.data, fresh=written.fresh,
+                      formats=BULLETIN_FORMATS)
 
 
 @_login_required
@@ -330,10 +319,8 @@ def bulletin_file(app: WebApp, request: Request, viewer: Viewer) -> Response:
     fmt = request.path_params["fmt"]
     if fmt not in BULLETIN_FORMATS:
         raise HTTPProblem(404, translate("没有这种格式。", lang))
-    period, folder, _ = _bulletin_files(app, request, lang)
-    path = folder / f"bulletin.{fmt}"
-    if not path.exists():
-        raise HTTPProblem(404, translate("没有这种格式。", lang))
+    period = _period_asked(app, request)
+    path = app.bulletins.file(app.get_config(), period, lang, app.clock(), fmt)
     inline = request.query_params.get("inline") == "1" and fmt == "html"
     headers = dict(SECURITY_HEADERS)
     if inline:  # shown in the bulletin page's frame: no script, no form, nothing else runs
@@ -343,35 +330,12 @@ def bulletin_file(app: WebApp, request: Request, viewer: Viewer) -> Response:
                         filename=None if inline else name, content_disposition_type="inline" if inline else "attachment")
 
 
-def _bulletin_files(app: WebApp, request: Request, lang: str):
-    """(period, folder, bulletin) for ?period=…: the bulletin as of now (or the period's end),
-    written in every format once per data change and kept under state_dir/web-bulletins."""
-    config, now = app.get_config(), app.clock()
+def _period_asked(app: WebApp, request: Request):
+    """The period of ?period=… (400 with the accepted forms when unreadable), else this quarter."""
     try:
-        period = pages.period_or_current(config, request.query_params.get("period"), now)
+        return pages.period_or_current(app.get_config(), request.query_params.get("period"), app.clock())
     except ValueError as exc:
         raise HTTPProblem(400, str(exc)) from None
-    stamp = app.repo.data_stamp()
-    key = (period.label, lang, stamp)
-    safe = re.sub(r"[^0-9A-Za-z.-]", "_", period.label)
-    version = hashlib.sha1(f"{stamp!r}{config_fingerprint(config)}{config.office!r}".encode()).hexdigest()[:12]
-    folder = app.bulletin_dir / f"{safe}-{lang}-{version}"
-    with app._locks_lock:
-        lock = app._bulletin_locks.setdefault(key, threading.Lock())
-    with lock:
-        meta = folder / "bulletin.json"
-        if not meta.exists():
-            _, end = period.bounds(config.timezone)
-            b = build_bulletin(config, app.repo, period, min(end, now), lang)
-            tmp = folder.with_name(folder.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            write_all("bulletin", b, tmp, tuple(BULLETIN_FORMATS), config.reports.font)
-            shutil.rmtree(folder, ignore_errors=True)
-            tmp.rename(folder)
-            for old in app.bulletin_dir.glob(f"{safe}-{lang}-*"):  # earlier data's files
-                if old != folder:
-                    shutil.rmtree(old, ignore_errors=True)
-    return period, folder, json.loads(meta.read_text("utf-8"))
 
 
 def not_found(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
+from loguru import logger
 from sqlalchemy import select
 
 from models.repository import Repository
@@ -66,28 +67,47 @@ def forum_link(config: Config, forum_id: str, url: str | None) -> str | None:
 
 @dataclass
 class _Cached:
-    key: tuple
+    version: tuple
     at: float
     value: object
 
 
 @dataclass
 class FiguresCache:
-    """The overview's figures per period, kept while the data stamp is the same and for at most
-    FIGURES_TTL_SECONDS (cases turn overdue with the clock, not only with the data)."""
+    """The overview's figures per (period, language). A value is current while the data stamp is
+    the same and for at most FIGURES_TTL_SECONDS (cases turn overdue with the clock too). Once it
+    is not, the last value is still served (its 统计截至 says when it was computed) while one
+    background thread computes the new one: only the first request of a period waits."""
 
     items: dict = field(default_factory=dict)
+    refreshing: set = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, key: tuple, make):
+    def get(self, name: tuple, version: tuple, make):
         with self.lock:
-            hit = self.items.get(key[0])
-            if hit is not None and hit.key == key and time.monotonic() - hit.at < FIGURES_TTL_SECONDS:
+            hit = self.items.get(name)
+            if hit is not None and (hit.version != version or time.monotonic() - hit.at >= FIGURES_TTL_SECONDS):
+                if name not in self.refreshing:
+                    self.refreshing.add(name)
+                    threading.Thread(target=self._refresh, args=(name, version, make), name="web-figures",
+                                     daemon=True).start()
+            if hit is not None:
                 return hit.value
         value = make()
         with self.lock:
-            self.items[key[0]] = _Cached(key, time.monotonic(), value)
+            self.items[name] = _Cached(version, time.monotonic(), value)
         return value
+
+    def _refresh(self, name: tuple, version: tuple, make) -> None:
+        try:
+            value = make()
+            with self.lock:
+                self.items[name] = _Cached(version, time.monotonic(), value)
+        except Exception:  # noqa: BLE001 - the last figures stay; the log says why
+            logger.exception("web view: computing the overview's figures failed")
+        finally:
+            with self.lock:
+                self.refreshing.discard(name)
 
 
 def period_figures(config: Config, repo: Repository, period: Period, now: datetime, lang: str,
@@ -101,7 +121,7 @@ def period_figures(config: Config, repo: Repository, period: Period, now: dateti
         return build_bulletin(config, repo, period, as_of, lang, compare=False)
     if cache is None:
         return make()
-    return cache.get((period.label, lang, repo.data_stamp(), id(config)), make)
+    return cache.get((period.label, lang), (repo.data_stamp(), id(config)), make)
 
 
 # ---- pages ----------------------------------------------------------------------------------

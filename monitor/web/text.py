@@ -66,7 +66,7 @@ EN = {
     "输入至少两个字的关键词，多个关键词用空格分开。": "Type words of at least two characters, separated by spaces.",
     # bulletin
     "期间（如 2011Q1、2011-03、2011）": "Period (e.g. 2011Q1, 2011-03, 2011)", "生成": "Show",
-    "下载": "Download", "统计截至": "As of", "语言": "Language",
+    "下载": "Download", "数据已更新，新的通报正在生成，请稍后刷新。": "The data changed: a new bulletin is being written; reload shortly.", "统计截至": "As of", "语言": "Language",
 }
 
 
