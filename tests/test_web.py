@@ -431,3 +431,11 @@ def test_bulletins_are_rewritten_in_the_background_and_office_files_on_download(
         assert current.fresh and current.folder != first.folder and current.data["received"] == 94
     finally:
         correct_case(world.config, world.service.repo, forum_id, tid, "include", "撤销排除", "office", now)
+
+
+def test_the_unit_page_counts_every_open_case_beyond_those_listed(world):
+    from monitor.web.pages import unit_page
+    everything = unit_page(world.config, world.service.repo, "water", world.service.clock())
+    rows, total = world.service.repo.unit_cases("water", ("pending", "overdue"), limit=2)
+    assert len(rows) == 2 and total == everything["open_total"] > 2
+    assert rows[0].overdue_total == everything["overdue"] == sum(1 for c in everything["open"] if c.state == "overdue")

@@ -180,7 +180,7 @@ def unit_page(config: Config, repo: Repository, unit_id: str, now: datetime) -> 
                          "last_activity": seen.last_activity_at if seen else None,
                          "presence_note": seen.note if seen else None})
     return {"unit": unit, "open": open_cases, "open_total": open_total,
-            "overdue": sum(1 for c in open_cases if c.state == "overdue"),
+            "overdue": open_cases[0].overdue_total if open_cases else 0,
             "late": late, "late_total": late_total, "accounts": accounts,
             "months": _months(repo.unit_cases_posted_since(unit_id, _months_back(now, tz)), now, tz)}
 
