@@ -515,6 +515,30 @@ def run_child(args: list[str], tmp: Path) -> tuple[float, float, str]:
 
 # ---- databases -----------------------------------------------------------------------------------
 
+def admin_engine(server):
+    """An AUTOCOMMIT engine on the server's postgres (or test) database, for CREATE/DROP DATABASE."""
+    for admin in ("postgres", "test"):
+        engine = create_engine(server.set(database=admin), isolation_level="AUTOCOMMIT")
+        try:
+            engine.connect().close()
+            return engine
+        except Exception:  # noqa: BLE001 - try the next admin database
+            engine.dispose()
+    raise SystemExit("cannot connect to the PostgreSQL server's postgres or test database")
+
+
+def remove_created(created_file: str | None, server, created_db: str | None) -> None:
+    """Delete a SQLite file this run made (with its -wal and -shm) or drop a database it created."""
+    if created_file:
+        for suffix in ("", "-wal", "-shm"):
+            Path(created_file + suffix).unlink(missing_ok=True)
+    if created_db:
+        admin = admin_engine(server)
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{created_db}" WITH (FORCE)'))
+        admin.dispose()
+
+
 class Databases:
     """The big and the small database: temporary SQLite files, or PostgreSQL databases created here."""
 
@@ -543,14 +567,7 @@ class Databases:
             self._create(db)
 
     def _admin(self):
-        for admin in ("postgres", "test"):
-            engine = create_engine(self.server.set(database=admin), isolation_level="AUTOCOMMIT")
-            try:
-                engine.connect().close()
-                return engine
-            except Exception:  # noqa: BLE001 - try the next admin database
-                engine.dispose()
-        raise SystemExit("cannot connect to the PostgreSQL server's postgres or test database")
+        return admin_engine(self.server)
 
     def _create(self, db: str) -> None:
         admin = self._admin()

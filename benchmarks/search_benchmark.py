@@ -89,24 +89,10 @@ class SearchDatabase:
             raise SystemExit(f"{self.url} has tables but no history: give a new or an empty database")
 
     def _admin(self):
-        for admin in ("postgres", "test"):
-            engine = create_engine(self.server.set(database=admin), isolation_level="AUTOCOMMIT")
-            try:
-                engine.connect().close()
-                return engine
-            except Exception:  # noqa: BLE001 - try the next admin database
-                engine.dispose()
-        raise SystemExit("cannot connect to the PostgreSQL server's postgres or test database")
+        return scale.admin_engine(self.server)
 
     def cleanup(self) -> None:
-        if self.created_file:
-            for suffix in ("", "-wal", "-shm"):
-                Path(self.created_file + suffix).unlink(missing_ok=True)
-        if self.created_db:
-            admin = self._admin()
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{self.created_db}" WITH (FORCE)'))
-            admin.dispose()
+        scale.remove_created(self.created_file, getattr(self, "server", None), self.created_db)
 
 
 def main() -> None:

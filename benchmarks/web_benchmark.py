@@ -22,18 +22,22 @@ CSRF field, POST /login) as each user.
 
 Printed, each figure measured in the same run:
   * per page: cold = the first request after the data changed: an incremental rules check at the
-    moved clock (a new data stamp: the overview's period figures and the bulletins are cached
-    per data stamp) just before it, median of --cold-rounds such rounds; warm = the median of
-    --runs requests right after; both as seen by the client (HTTP included). Pages: the overview
+    moved clock (a new data stamp) just before it, median of --cold-rounds such rounds; warm =
+    the median of --runs requests right after; both as seen by the client (HTTP included). The
+    overview's period figures and the bulletins are kept per data stamp and, once the stamp
+    changes, served from the last computation while a background thread computes the new one
+    (monitor.web.pages.FiguresCache, monitor.web.bulletins): so "cold" there is a stale-served
+    request, and "first cold" (the period's first request in the process) the one that waits. Pages: the overview
     (this quarter, and ?period=2026Q3), the busiest unit's page, threads (the one with the most
     posts, an overdue one, a late-answered one, and the overdue one as the unit user sees it),
     searches (a common two-character word, a rare four-character phrase, the common word with
-    unit and state=overdue filters, the unit user's search), the bulletin page of 2026Q4 (cold:
-    builds the bulletin and writes every format) and its spreadsheet file;
+    unit and state=overdue filters, the unit user's search), the bulletin page of 2026Q4 (first
+    cold: builds the bulletin and writes HTML, JSON and Markdown with the charts) and its
+    spreadsheet file (written at the first download of each version);
     "first cold" is the first of the cold requests, the page's first in this process (Jinja
     compiles its template then). A page whose cold or warm median is over 200 ms (the issue's
     goal for every page) is marked "over the 200 ms goal". In service the data stamp changes at
-    every poll and check, so a page cached per data stamp is mostly seen cold;
+    every poll and check;
   * per page, a baseline: the plain SQL the page cannot do without (named in the table), median
     of --runs, on the same engine: overdue cases by unit (GROUP BY) + the quarter's cases by
     state for the overview, the unit's open cases with their threads (LIMIT 200), the thread row
@@ -168,24 +172,10 @@ class WebDatabase:
                 raise SystemExit(f"--reuse: {self.url} holds no checked history (no response_cases)")
 
     def _admin(self):
-        for admin in ("postgres", "test"):
-            engine = create_engine(self.server.set(database=admin), isolation_level="AUTOCOMMIT")
-            try:
-                engine.connect().close()
-                return engine
-            except Exception:  # noqa: BLE001 - try the next admin database
-                engine.dispose()
-        raise SystemExit("cannot connect to the PostgreSQL server's postgres or test database")
+        return scale.admin_engine(self.server)
 
     def cleanup(self) -> None:
-        if self.created_file:
-            for suffix in ("", "-wal", "-shm"):
-                Path(self.created_file + suffix).unlink(missing_ok=True)
-        if self.created_db:
-            admin = self._admin()
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{self.created_db}" WITH (FORCE)'))
-            admin.dispose()
+        scale.remove_created(self.created_file, getattr(self, "server", None), self.created_db)
         if self.emptied_db:
             engine = create_engine(self.url)
             with engine.begin() as c:

@@ -9,6 +9,7 @@ forum's own host, and the Content-Security-Policy allows no script at all.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import wraps
@@ -121,6 +122,18 @@ class WebApp:
 
     def _forum_link(self, forum_id: str, url: str | None) -> str | None:
         return pages.forum_link(self.get_config(), forum_id, url)
+
+    def prewarm(self) -> None:
+        """Compute this quarter's overview figures in the background, so that the first visitor
+        after a start does not wait for them."""
+        def run() -> None:
+            try:
+                config, now = self.get_config(), self.clock()
+                pages.period_figures(config, self.repo, pages.current_quarter(config, now), now,
+                                     config.web.lang or config.digest.lang, self.figures)
+            except SpokeswatchError as exc:
+                logger.warning("web view: could not compute the overview's figures ahead: {}", exc)
+        threading.Thread(target=run, name="web-prewarm", daemon=True).start()
 
     # ---- who is asking ---------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ def serve(get_config: Callable[[], Config], repo: Repository, listen: str,
           clock: Callable[[], datetime] | None = None) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn's own handling); ``clock``: the pages' "now"."""
     server = _server(get_config, repo, listen, clock)
+    server.config.app.state.web.prewarm()
     logger.info("web view on http://{}/", listen if not listen.startswith(":") else "0.0.0.0" + listen)
     server.run()
 
@@ -49,6 +50,7 @@ class WebServer:
             threading.Event().wait(0.05)
         if not self._server.started:
             raise OSError(f"the web view could not listen on {self.listen} (web.listen): see the log above")
+        self._server.config.app.state.web.prewarm()
 
     @property
     def port(self) -> int:
