@@ -604,8 +604,9 @@ class Web(_Model):
     trusted_header: str = Field("", description=(
         "a header set by an authenticating reverse proxy (e.g. X-Remote-User) naming a user in web.users; "
         "honoured only from trusted_proxies"))
-    trusted_proxies: list[str] = Field(["127.0.0.1", "::1"], description=(
-        "addresses of the reverse proxy whose trusted_header is believed"))
+    trusted_proxies: list[str] = Field(default_factory=list, description=(
+        "addresses or networks of the reverse proxy whose trusted_header and X-Forwarded-For are believed "
+        "(default: none)"))
     session_hours: float = Field(12, gt=0, description="a login lasts this long")
     secure_cookies: bool = Field(False, description="send the session cookie over HTTPS only (behind TLS)")
     login_attempts: int = Field(5, ge=1, description="failed logins allowed per address and name in 15 minutes")

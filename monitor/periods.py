@@ -26,8 +26,18 @@ def _month_end(y: int, m: int) -> date:
     return (date(y + (m == 12), m % 12 + 1, 1)) - timedelta(days=1)
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # beyond these a period is a typing mistake (and dates overflow)
+
+
 def parse_period(text: str) -> Period:
-    """Parse a period; raise ValueError with the accepted forms."""
+    """Parse a period; raise ValueError with the accepted forms, or for years outside 1900–2200."""
+    p = _parse(text)
+    if not (FIRST_YEAR <= p.first.year and p.last.year <= LAST_YEAR):
+        raise ValueError(f"period {text.strip()!r} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
+    return p
+
+
+def _parse(text: str) -> Period:
     s = text.strip()
     if m := re.fullmatch(r"(\d{4})[Qq]([1-4])", s):
         y, q = int(m.group(1)), int(m.group(2))

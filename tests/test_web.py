@@ -67,16 +67,27 @@ def test_wrong_passwords_are_refused_then_rate_limited(world):
         assert login(c, "urban").status_code == 200  # another name from the same address still may
 
 
-def test_login_limiter_counts_per_address_and_forgets_after_the_window():
+def test_login_limiter_counts_each_attempt_per_address_and_forgets_after_the_window():
     now = [1000.0]
     limiter = LoginLimiter(2, clock=lambda: now[0])
-    limiter.failed("10.0.0.1", "office")
-    assert limiter.retry_after("10.0.0.1", "office") == 0
-    limiter.failed("10.0.0.1", "office")
-    assert limiter.retry_after("10.0.0.1", "office") > 0
-    assert limiter.retry_after("10.0.0.2", "office") == 0  # another address is not held back
+    assert limiter.attempt("10.0.0.1", "office") == 0
+    limiter.succeeded("10.0.0.1", "office")  # a success takes its attempt back
+    assert limiter.attempt("10.0.0.1", "office") == 0 and limiter.attempt("10.0.0.1", "office") == 0
+    assert limiter.attempt("10.0.0.1", "office") > 0  # counted before the password is checked
+    assert limiter.attempt("10.0.0.2", "office") == 0  # another address is not held back
     now[0] += 15 * 60 + 1
-    assert limiter.retry_after("10.0.0.1", "office") == 0
+    assert limiter.attempt("10.0.0.1", "office") == 0
+
+
+def test_parallel_wrong_passwords_cannot_pass_the_limit(world):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(_):
+        with client(world) as c:
+            return login(c, "nobody-parallel", "wrong-password-1").status_code
+    with ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(attempt, range(12)))
+    assert codes.count(401) == world.config.web.login_attempts and codes.count(429) == 12 - codes.count(401)
 
 
 def test_a_login_form_without_its_csrf_token_is_refused(world):
@@ -158,6 +169,9 @@ def test_links_to_the_forum_stay_on_its_host():
     assert forum_link(cfg, "demo", "forum.php?mod=viewthread&tid=7") == base + "forum.php?mod=viewthread&tid=7"
     assert forum_link(cfg, "demo", "http://evil.example/x") is None
     assert forum_link(cfg, "demo", "javascript:alert(1)") is None
+    host = base.split("//")[1].rstrip("/")
+    assert forum_link(cfg, "demo", f"http://evil.example\\@{host}/") is None
+    assert forum_link(cfg, "demo", f"http://user@{host}/x") is None
     assert forum_link(cfg, "nosuch", "forum.php") is None
 
 
@@ -225,12 +239,15 @@ def test_a_changed_password_hash_ends_the_session(world):
 
 def test_a_trusted_proxy_header_names_the_user_only_from_the_proxy(world):
     old = world.config.web
-    object.__setattr__(world.config, "web", old.model_copy(update={"trusted_header": "X-Remote-User"}))
+    object.__setattr__(world.config, "web", old.model_copy(update={"trusted_header": "X-Remote-User",
+                                                                   "trusted_proxies": ["127.0.0.0/8"]}))
     try:
-        with client(world) as c:  # the test talks from 127.0.0.1: a trusted proxy by default
+        with client(world) as c:  # the test talks from 127.0.0.1, the proxy
             r = c.get("/unit/urban", headers={"X-Remote-User": "urban"})
             assert r.status_code == 200 and 'id="viewer-name">urban<' in r.text
             assert c.get("/unit/water", headers={"X-Remote-User": "urban"}).status_code == 403
+            repeated = c.get("/unit/urban", headers=[("X-Remote-User", "office"), ("X-Remote-User", "urban")])
+            assert repeated.status_code == 303  # a client's own copy beside the proxy's: nobody
         object.__setattr__(world.config, "web", world.config.web.model_copy(update={"trusted_proxies": ["10.9.9.9"]}))
         with client(world) as c:
             assert c.get("/unit/urban", headers={"X-Remote-User": "urban"}).status_code == 303
@@ -439,3 +456,38 @@ def test_the_unit_page_counts_every_open_case_beyond_those_listed(world):
     rows, total = world.service.repo.unit_cases("water", ("pending", "overdue"), limit=2)
     assert len(rows) == 2 and total == everything["open_total"] > 2
     assert rows[0].overdue_total == everything["overdue"] == sum(1 for c in everything["open"] if c.state == "overdue")
+
+
+def test_the_session_key_file_is_never_empty_or_short(tmp_path):
+    from monitor.web.auth import MIN_KEY_CHARS, secret_key
+    cfg = sample_config().model_copy(update={"state_dir": str(tmp_path / "state")})
+    first = secret_key(cfg)
+    assert len(first) >= MIN_KEY_CHARS and secret_key(cfg) == first  # made once, then kept
+    (tmp_path / "state" / "web_secret_key").write_text("")  # e.g. a crash between create and write
+    replaced = secret_key(cfg)
+    assert len(replaced) >= MIN_KEY_CHARS and replaced != first
+    assert (tmp_path / "state" / "web_secret_key").read_text().strip() == replaced
+    assert oct((tmp_path / "state" / "web_secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_login_ends_after_session_hours_however_often_it_is_used(world):
+    from monitor.web.auth import hash_fingerprint, session_viewer
+    fp = hash_fingerprint(world.config, "office")
+    assert session_viewer(world.config, {"user": "office", "fp": fp, "at": time.time() - 60}).name == "office"
+    stale = time.time() - world.config.web.session_hours * 3600 - 1
+    assert session_viewer(world.config, {"user": "office", "fp": fp, "at": stale}) is None
+    assert session_viewer(world.config, {"user": "office", "fp": fp}) is None  # a cookie from before: log in again
+
+
+def test_oversized_or_out_of_range_input_gets_a_clear_answer(world):
+    with client(world) as c:
+        assert c.post("/thread/demo/1/override", content=b"x" * 1_000_000,
+                      headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 303
+        login(c, "office")
+        many = c.get("/search", params={"q": " ".join(f"词{i}{i}" for i in range(30))})
+        assert 'id="search-error"' in many.text and "at most 10" in many.text
+        assert c.get("/search", params={"q": "水压", "board": "demo:99999999999999999999999"}).status_code == 200
+        for bad in ("9999", "0001", "1000-01-01..9998-12-31"):
+            r = c.get("/", params={"period": bad})
+            assert r.status_code == 400 and "1900" in r.text
+            assert c.get("/bulletin", params={"period": bad}).status_code == 400

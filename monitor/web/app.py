@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import wraps
@@ -43,6 +44,7 @@ SEARCH_PAGE = 50
 BULLETIN_FORMATS = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
                     "json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+FORM_LIMITS = {"max_files": 0, "max_fields": 10, "max_part_size": 8192}  # the pages' forms are small
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
                                "form-action 'self'; frame-ancestors 'self'; img-src 'self' data:; "
@@ -177,7 +179,7 @@ def login_form(request: Request) -> Response:
 
 async def login_submit(request: Request) -> Response:
     app: WebApp = request.app.state.web
-    form = await request.form()
+    form = await request.form(**FORM_LIMITS)
     name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
     lang = app.lang(request)
@@ -185,7 +187,7 @@ async def login_submit(request: Request) -> Response:
         return app.render(request, "login.html", None, status=400, next=target,
                           error=translate("表单已过期，请重新登录。", lang))
     address = client_address(app.get_config(), request.client.host if request.client else None, request.headers)
-    wait = app.limiter.retry_after(address, name)
+    wait = app.limiter.attempt(address, name)
     if wait:
         logger.warning("web login refused: too many failures for {!r} from {}", name, address)
         response = app.render(request, "login.html", None, status=429, next=target,
@@ -194,14 +196,13 @@ async def login_submit(request: Request) -> Response:
         return response
     viewer = await run_in_threadpool(authenticate, app.get_config(), name, password)  # argon2 is slow on purpose
     if viewer is None:
-        app.limiter.failed(address, name)
         logger.info("web login failed for {!r} from {}", name, address)
         return app.render(request, "login.html", None, status=401, next=target,
                           error=translate("用户名或密码错误。", lang))
     app.limiter.succeeded(address, name)
     kept_lang = request.session.get("lang")
     request.session.clear()  # a new session: nothing from before the login carries over
-    request.session.update(user=viewer.name, fp=hash_fingerprint(app.get_config(), viewer.name))
+    request.session.update(user=viewer.name, fp=hash_fingerprint(app.get_config(), viewer.name), at=int(time.time()))
     if kept_lang:
         request.session["lang"] = kept_lang
     logger.info("web login: {} ({})", viewer.name, viewer.role if viewer.is_office else f"unit {viewer.unit_id}")
@@ -209,7 +210,7 @@ async def login_submit(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    form = await request.form()
+    form = await request.form(**FORM_LIMITS)
     if csrf_ok(request.session, str(form.get("csrf", ""))):
         request.session.clear()
     return RedirectResponse("/login", status_code=303)
@@ -274,7 +275,10 @@ def thread_page(app: WebApp, request: Request, viewer: Viewer) -> Response:
 
 async def thread_override(request: Request) -> Response:
     """An office correction from the thread page (assign, exclude, include), CSRF-checked."""
-    form = await request.form()
+    app: WebApp = request.app.state.web
+    if app.viewer(request) is None:  # nobody reads an anonymous body
+        return RedirectResponse("/login", status_code=303)
+    form = await request.form(**FORM_LIMITS)
     request.state.form = {k: str(v) for k, v in form.items()}
     return await run_in_threadpool(_override, request)
 
@@ -286,7 +290,7 @@ def _override(app: WebApp, request: Request, viewer: Viewer) -> Response:
     if not csrf_ok(request.session, form.get("csrf")):
         raise HTTPProblem(400, translate("表单已过期，请刷新页面后重试。", lang))
     h = _thread_for(app, request, viewer)
-    action, reason = form.get("action", ""), form.get("reason", "").strip()
+    action, reason = form.get("action", ""), form.get("reason", "").strip()[:500]
     if action not in ("assign", "exclude", "include"):
         raise HTTPProblem(400, translate("未知的操作。", lang))
     if not reason:

@@ -81,13 +81,16 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return False
 
 
+_VERIFYING = threading.BoundedSemaphore(2)  # argon2 takes 64 MiB and a core: at most two at a time
+
+
 def authenticate(config: Config, name: str, password: str) -> Viewer | None:
     """The viewer for a correct name and password, else None (an unknown name costs the same time)."""
     user = config.web.user(name)
     stored = user.password_hash.get_secret_value() if user and user.password_hash else None
-    if not verify_password(stored, password) or user is None:
-        return None
-    return viewer_of(user)
+    with _VERIFYING:
+        ok = verify_password(stored, password)
+    return viewer_of(user) if ok and user is not None else None
 
 
 def hash_fingerprint(config: Config, name: str) -> str:
@@ -101,9 +104,12 @@ def hash_fingerprint(config: Config, name: str) -> str:
 
 
 def session_viewer(config: Config, session: dict) -> Viewer | None:
-    """The viewer a session cookie names, if that user still exists unchanged."""
+    """The viewer a session cookie names, if that user still exists unchanged and logged in less
+    than ``web.session_hours`` ago (the cookie is re-sent with every answer: its own expiry slides)."""
     name = session.get("user")
     if not name or session.get("fp") != hash_fingerprint(config, name):
+        return None
+    if not isinstance(session.get("at"), (int, float)) or time.time() - session["at"] > config.web.session_hours * 3600:
         return None
     user = config.web.user(name)
     return viewer_of(user) if user else None
@@ -114,7 +120,10 @@ def header_viewer(config: Config, client_host: str | None, headers) -> Viewer | 
     header = config.web.trusted_header
     if not header or not client_host or not _trusted(client_host, config.web.trusted_proxies):
         return None
-    name = (headers.get(header) or "").strip()
+    values = headers.getlist(header) if hasattr(headers, "getlist") else [headers.get(header) or ""]
+    if len(values) != 1:  # none, or repeated (a client's own copy beside the proxy's): nobody
+        return None
+    name = values[0].strip()
     user = config.web.user(name) if name else None
     return viewer_of(user) if user else None
 
@@ -160,29 +169,49 @@ def csrf_ok(session: dict, sent: str | None) -> bool:
 
 # ---- the session key -----------------------------------------------------------------------
 
+MIN_KEY_CHARS = 32
+
+
 def secret_key(config: Config) -> str:
-    """``web.secret_key``, or a random key made once and kept owner-only in ``state_dir``."""
+    """``web.secret_key``, or a random key made once and kept owner-only in ``state_dir`` (written
+    to a temporary file, synced, then renamed: a reader never sees it half-written; a key file
+    that is too short to be one is replaced)."""
     if config.web.secret_key is not None and config.web.secret_key.get_secret_value():
         return config.web.secret_key.get_secret_value()
     folder = Path(config.state_dir)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / "web_secret_key"
     try:
-        return path.read_text("ascii").strip()
-    except FileNotFoundError:
-        key = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(key)
-        return key
-    except FileExistsError:  # another process made it first
-        return path.read_text("ascii").strip()
+        key = path.read_text("ascii").strip()
+        if len(key) >= MIN_KEY_CHARS:
+            return key
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    key = secrets.token_urlsafe(48)
+    tmp = folder / f".web_secret_key.{os.getpid()}.{threading.get_ident()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(tmp, path)  # only if no other process made one meanwhile
+    except FileExistsError:
+        existing = path.read_text("ascii").strip()
+        if len(existing) >= MIN_KEY_CHARS:
+            key = existing
+        else:
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key
 
 
 # ---- rate limit --------------------------------------------------------------------------
 
 class LoginLimiter:
-    """At most ``attempts`` failed logins per (address, name) and per address in LIMIT_WINDOW_SECONDS."""
+    """At most ``attempts`` failed logins per (address, name), and ten times that per address, in
+    LIMIT_WINDOW_SECONDS (in memory, per process)."""
 
     def __init__(self, attempts: int, clock=time.monotonic):
         self.attempts = attempts
@@ -197,26 +226,28 @@ class LoginLimiter:
             q.popleft()
         return q
 
-    def retry_after(self, address: str, name: str) -> int:
-        """Seconds until this address may try this name again (0: now). Per address, ten times the
-        allowance over all names, so trying many names is limited too."""
+    def attempt(self, address: str, name: str) -> int:
+        """Count an attempt before its password is checked (so parallel attempts cannot all pass
+        the limit); 0, or the seconds to wait when over it. A success takes it back."""
         with self._lock:
             waits = []
             for key, allowed in (((address, name), self.attempts), ((address, ""), self.attempts * 10)):
                 q = self._recent(key)
                 if len(q) >= allowed:
                     waits.append(int(q[0] + LIMIT_WINDOW_SECONDS - self.clock()) + 1)
-            return max(waits, default=0)
-
-    def failed(self, address: str, name: str) -> None:
-        with self._lock:
+            if waits:
+                return max(waits)
             now = self.clock()
             self._recent((address, name)).append(now)
             self._recent((address, "")).append(now)
             if len(self._failures) > 10_000:  # forget idle keys
                 for key in [k for k, q in self._failures.items() if not q]:
                     del self._failures[key]
+            return 0
 
     def succeeded(self, address: str, name: str) -> None:
         with self._lock:
             self._failures.pop((address, name), None)
+            q = self._failures.get((address, ""))
+            if q:
+                q.pop()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import threading
@@ -88,8 +89,7 @@ class BulletinFiles:
         with self._folder_lock(written.folder):
             if not path.exists():
                 b = self._bulletins.get(written.folder) or self._rebuild(config, period, lang, written.data)
-                tmp = written.folder / f".{fmt}.tmp"
-                shutil.rmtree(tmp, ignore_errors=True)
+                tmp = _private_tmp(written.folder / f"{fmt}")
                 write_all("bulletin", b, tmp, (fmt,), config.reports.font)
                 (tmp / f"bulletin.{fmt}").replace(path)
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -112,11 +112,12 @@ class BulletinFiles:
                 return
             _, end = period.bounds(config.timezone)
             b = build_bulletin(config, self.repo, period, min(end, now), lang)
-            tmp = folder.with_name(folder.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
+            tmp = _private_tmp(folder)  # another process sharing state_dir may be writing the same
             write_all("bulletin", b, tmp, PAGE_FORMATS, config.reports.font)
-            shutil.rmtree(folder, ignore_errors=True)
-            tmp.rename(folder)
+            try:
+                tmp.rename(folder)
+            except OSError:  # that other process was first: its files are the same
+                shutil.rmtree(tmp, ignore_errors=True)
             self._remember(folder, b)
             self._forget_older(period, lang, keep=folder)
 
@@ -136,19 +137,27 @@ class BulletinFiles:
             return self._folder_locks.setdefault(folder, threading.Lock())
 
     def _newest_written(self, period: Period, lang: str) -> Path | None:
-        done = [p for p in self.root.glob(f"{_safe(period.label)}-{lang}-*") if (p / "bulletin.json").is_file()]
+        done = [p for p in self.root.glob(f"{_safe(period.label)}-{lang}-*")
+                if ".tmp" not in p.name and (p / "bulletin.json").is_file()]
         return max(done, key=lambda p: (p / "bulletin.json").stat().st_mtime, default=None)
 
     def _forget_older(self, period: Period, lang: str, keep: Path) -> None:
         """Remove the earlier versions but the one before ``keep`` (a download may be reading it)."""
         done = sorted((p for p in self.root.glob(f"{_safe(period.label)}-{lang}-*")
-                       if p != keep and not p.name.endswith(".tmp") and (p / "bulletin.json").is_file()),
+                       if p != keep and ".tmp" not in p.name and (p / "bulletin.json").is_file()),
                       key=lambda p: (p / "bulletin.json").stat().st_mtime, reverse=True)
         for old in done[1:]:
             shutil.rmtree(old, ignore_errors=True)
             with self._lock:
                 self._bulletins.pop(old, None)
                 self._folder_locks.pop(old, None)
+
+
+def _private_tmp(beside: Path) -> Path:
+    """A fresh folder beside ``beside`` that only this process and thread write into."""
+    tmp = beside.with_name(f"{beside.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tmp
 
 
 def _read(folder: Path) -> dict:

@@ -58,7 +58,8 @@ def forum_link(config: Config, forum_id: str, url: str | None) -> str | None:
         return None
     absolute = urljoin(forum.base_url, url)
     parts, base = urlsplit(absolute), urlsplit(forum.base_url)
-    if parts.scheme not in ("http", "https") or parts.hostname != base.hostname:
+    if (parts.scheme not in ("http", "https") or parts.hostname != base.hostname or parts.username is not None
+            or "\\" in url):  # user@host and backslashes read differently in browsers
         return None
     return absolute
 

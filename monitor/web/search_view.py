@@ -11,6 +11,7 @@ from monitor.web.auth import Viewer
 from monitor.web.text import STATE_NAMES
 
 PAGE_SIZE = 50
+MAX_QUERY_CHARS, MAX_TERMS, MAX_PAGE = 200, 10, 100
 STATES = ("pending", "overdue", "answered_in_time", "answered_late", "none")
 
 
@@ -24,21 +25,25 @@ def search_context(config: Config, repo: Repository, viewer: Viewer, params: Map
     context = {"form": form, "boards": boards, "states": [(s, STATE_NAMES[lang][s]) for s in STATES],
                "results": None, "more": False, "page": 1, "error": None}
     try:
-        page = max(1, int(params.get("page") or 1))
+        page = min(MAX_PAGE, max(1, int(params.get("page") or 1)))
     except ValueError:
         page = 1
     context["page"] = page
     if not q:
         return context
     try:
+        if len(q) > MAX_QUERY_CHARS:
+            raise SearchError(f"the search words are too long (at most {MAX_QUERY_CHARS} characters)")
         terms = query_terms(q)
+        if len(terms) > MAX_TERMS:
+            raise SearchError(f"too many search words (at most {MAX_TERMS})")
         unit_id = viewer.unit_id if not viewer.is_office else (form["unit"] or None)
         if unit_id is not None and not any(u.id == unit_id for u in config.units):
             raise SearchError(f"no unit {unit_id!r}")
         board = None
         if form["board"]:
             forum_id, _, fid = form["board"].rpartition(":")
-            if not forum_id or not fid.isdigit():
+            if not forum_id or not fid.isdigit() or int(fid) >= 2**63:
                 raise SearchError(f"cannot read board {form['board']!r}")
             board = (forum_id, int(fid))
         state = form["state"] or None
