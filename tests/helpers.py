@@ -52,3 +52,23 @@ def add_reply(s: Scenario, tid: int, uid: int, at: datetime, body: str = "已转
     thread.posts.append(post)
     thread.posts.sort(key=lambda p: (p.at, p.pid))
     return post
+
+
+def run_at_once(work, threads: int) -> list[Exception]:
+    """Run ``work()`` in ``threads`` threads started together; return what they raised."""
+    import threading
+    errors: list[Exception] = []
+    barrier = threading.Barrier(threads)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            work()
+        except Exception as exc:  # noqa: BLE001 - handed back to the test
+            errors.append(exc)
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return errors

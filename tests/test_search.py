@@ -3,7 +3,6 @@ a search of the demo forum after a poll."""
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from datetime import timedelta
 
@@ -22,7 +21,7 @@ from monitor.errors import SpokeswatchError
 from monitor.search_text import SearchError, grams, normalise, query_terms
 from monitor.service import Service
 from scrapers.records import Post, ThreadRow
-from tests.helpers import config_for, local, scenario_copy, start_forum
+from tests.helpers import config_for, local, run_at_once, scenario_copy, start_forum
 
 T0 = local(2011, 3, 1, 9, 0)
 
@@ -300,7 +299,7 @@ def test_an_id_skipped_by_the_cursor_is_indexed_when_its_row_appears(repo, monke
 def test_two_indexers_at_once_do_the_work_once(repo, monkeypatch):
     for tid in range(1, 31):
         thread(repo, tid, [f"帖子{tid}", "楼上说得对", "建议相关部门尽快到现场看看"])
-    read_posts, errors = [], []
+    read_posts = []
     real = search_store._read_source
 
     def recording(c, name, *args):
@@ -309,21 +308,11 @@ def test_two_indexers_at_once_do_the_work_once(repo, monkeypatch):
             read_posts.extend(r[0] for r in rows)
         return rows
     monkeypatch.setattr(search_store, "_read_source", recording)
-    barrier = threading.Barrier(3)
 
     def index():
-        try:
-            barrier.wait()
-            while repo.index_search(limit=20) > 0:
-                pass
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-    workers = [threading.Thread(target=index) for _ in range(3)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    assert errors == []
+        while repo.index_search(limit=20) > 0:
+            pass
+    assert run_at_once(index, 3) == []
     assert len(read_posts) == len(set(read_posts)) == 90  # every post indexed once, by one of them
     assert sorted(found(repo, "帖子")) == list(range(1, 31))
 

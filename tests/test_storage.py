@@ -1,7 +1,6 @@
 """The storage layer on SQLite and on the real PostgreSQL: migrations, idempotent writes, history."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from models.db import make_engine, upgrade
 from models.repository import ReadDone, Repository
 from models.tables import PostRecord, PostRevision, ThreadCount, ThreadRecord
 from scrapers.records import Post, ThreadRow
-from tests.helpers import local
+from tests.helpers import local, run_at_once
 
 T0 = local(2011, 3, 1, 9, 0)
 
@@ -96,19 +95,7 @@ def test_vanished_posts_and_threads_are_marked_never_dropped(repo):
 def test_two_pollers_storing_the_same_posts_at_once_never_duplicate(repo):
     tid = repo.upsert_thread_rows("demo", 2, [row()], T0)[7]
     posts = [post(100 + i, i + 1) for i in range(50)]
-    errors = []
-
-    def store():
-        try:
-            repo.store_posts("demo", tid, posts, [None] * 50, T0)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-    workers = [threading.Thread(target=store) for _ in range(4)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    assert errors == []
+    assert run_at_once(lambda: repo.store_posts("demo", tid, posts, [None] * 50, T0), 4) == []
     assert repo.counts()["posts"] == 50
 
 
