@@ -27,6 +27,7 @@ from monitor.periods import Period, parse_period
 NEWLY_OVERDUE_HOURS = 24
 FIGURES_TTL_SECONDS = 60  # the overview's period figures are recomputed at most once a minute per data change
 MONTHS_SHOWN = 12
+FIGURES_KEPT = 32  # periods whose overview figures are kept
 
 
 def current_quarter(config: Config, now: datetime) -> Period:
@@ -95,15 +96,19 @@ class FiguresCache:
             if hit is not None:
                 return hit.value
         value = make()
-        with self.lock:
-            self.items[name] = _Cached(version, time.monotonic(), value)
+        self._store(name, version, value)
         return value
+
+    def _store(self, name: tuple, version: tuple, value) -> None:
+        with self.lock:
+            self.items.pop(name, None)
+            self.items[name] = _Cached(version, time.monotonic(), value)
+            while len(self.items) > FIGURES_KEPT:  # periods typed once are forgotten first
+                self.items.pop(next(iter(self.items)))
 
     def _refresh(self, name: tuple, version: tuple, make) -> None:
         try:
-            value = make()
-            with self.lock:
-                self.items[name] = _Cached(version, time.monotonic(), value)
+            self._store(name, version, make())
         except Exception:  # noqa: BLE001 - the last figures stay; the log says why
             logger.exception("web view: computing the overview's figures failed")
         finally:
