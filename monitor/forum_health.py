@@ -61,6 +61,11 @@ def read_forum_runs(conn: Connection) -> dict[str, ForumRuns]:
             for r in conn.execute(_FORUM_RUNS)}
 
 
+def stale_window(config: Config, forum) -> timedelta:
+    """How long a forum may go without a successful poll: ``health.stale_after_intervals`` × its interval."""
+    return timedelta(minutes=config.health.stale_after_intervals * forum.poll_interval_minutes)
+
+
 def stale_forums(config: Config, runs: dict[str, ForumRuns], now: datetime, since: datetime,
                  stamp: Callable[[datetime | None], str | None]) -> list[str]:
     """A sentence for each configured forum without a successful poll within
@@ -69,7 +74,7 @@ def stale_forums(config: Config, runs: dict[str, ForumRuns], now: datetime, sinc
     reasons = []
     for forum in config.forums:
         r = runs.get(forum.id, NO_RUNS)
-        window = timedelta(minutes=config.health.stale_after_intervals * forum.poll_interval_minutes)
+        window = stale_window(config, forum)
         if now - max(r.last_success or since, since) > window:
             when = f"since {stamp(r.last_success)}" if r.last_success else "ever"
             why = f"; its last poll failed: {r.last_error}" if r.failing else ""

@@ -123,3 +123,17 @@ def caplog_loguru():
     handler = logger.add(lambda m: messages.append(str(m)), level="DEBUG")
     yield messages
     logger.remove(handler)
+
+
+@pytest.fixture
+def repo(db_url):
+    """A migrated repository on each database, with the forums "demo" and "other" known."""
+    from models.db import make_engine, upgrade
+    from models.repository import Repository
+    engine = make_engine(db_url)
+    upgrade(engine)
+    r = Repository(engine)
+    r.sync_forum("demo", "荆门社区", "discuz", "http://f/")
+    r.sync_forum("other", "别的论坛", "discuz", "http://o/")
+    yield r
+    engine.dispose()

@@ -63,17 +63,6 @@ def post(pid: int, floor: int, body: str, at=T0) -> Post:
     return Post(pid=pid, floor=floor, author="网友", author_uid=2, posted_at=at, posted_precision=0, body=body)
 
 
-@pytest.fixture
-def repo(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    r = Repository(engine)
-    r.sync_forum("demo", "荆门社区", "discuz", "http://f/")
-    r.sync_forum("other", "别的论坛", "discuz", "http://o/")
-    yield r
-    engine.dispose()
-
-
 @pytest.fixture(params=["index", "newest", "window-index", "window-walk"])
 def strategy(request, monkeypatch):
     """Each search test runs with every way of finding candidates, which must give the same answers:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from models.db import make_engine, upgrade
-from models.repository import ReadDone, Repository
+from models.repository import ReadDone
 from models.tables import PostRecord, PostRevision, ThreadCount, ThreadRecord
 from scrapers.records import Post, ThreadRow
 from tests.helpers import local, run_at_once
@@ -25,16 +25,6 @@ def row(tid=7, replies=1, views=10, last=T0 + timedelta(hours=1), poster="漳河
 def post(pid, floor, body="水是黄的", at=T0, note=None) -> Post:
     return Post(pid=pid, floor=floor, author="荆门老张", author_uid=2, posted_at=at, posted_precision=0,
                 body=body, edit_note=note)
-
-
-@pytest.fixture
-def repo(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    r = Repository(engine)
-    r.sync_forum("demo", "荆门社区", "discuz", "http://f/")
-    yield r
-    engine.dispose()
 
 
 def test_migrations_create_the_schema_and_are_idempotent(db_url):

@@ -21,7 +21,7 @@ from models.tables import AccountPresence
 from monitor.bulletin import Bulletin, build_bulletin
 from monitor.check import calendar_of
 from monitor.config import Config
-from monitor.forum_health import NO_RUNS, read_forum_runs
+from monitor.forum_health import NO_RUNS, read_forum_runs, stale_window
 from monitor.periods import Period, parse_period
 
 NEWLY_OVERDUE_HOURS = 24
@@ -158,8 +158,7 @@ def forums_polling(config: Config, repo: Repository, now: datetime) -> list[dict
     out = []
     for f in config.forums:
         r = runs.get(f.id, NO_RUNS)
-        window = timedelta(minutes=config.health.stale_after_intervals * f.poll_interval_minutes)
-        stale = r.last_success is None or now - r.last_success > window
+        stale = r.last_success is None or now - r.last_success > stale_window(config, f)
         out.append({"id": f.id, "name": f.name, "last_finished": r.last_finished, "last_success": r.last_success,
                     "status": r.last_status, "error": r.last_error, "failing": r.failing, "stale": stale})
     return out
