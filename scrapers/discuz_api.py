@@ -3,9 +3,13 @@
 Every scalar in the JSON is a string; ``dbdateline``/``dblastpost`` are unix
 times, so times here are exact (precision 0). The API omits edit notes.
 Errors come as ``Message.messageval`` (``thread_nonexistence``, ``to_login`` …).
+Discuz! stores subjects HTML-escaped (``&amp;``, ``&quot;``) and the API returns them as
+stored, so text fields are unescaped here. A saved answer's URL may say nothing of its
+page: the posts' ``position`` and ``ppp`` tell which page of the thread it is.
 """
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -82,6 +86,11 @@ def _ts(value) -> datetime | None:
     return datetime.fromtimestamp(int(value), timezone.utc) if str(value or "").isdigit() and int(value) else None
 
 
+def _text(value) -> str | None:
+    """A text field as the forum shows it: Discuz! keeps subjects and names HTML-escaped."""
+    return html.unescape(str(value)) if value else None
+
+
 def _int(value) -> int | None:
     return int(value) if str(value or "").lstrip("-").isdigit() else None
 
@@ -107,12 +116,12 @@ def _thread_list(data: dict, page, site: Site) -> ThreadListPage:
         tid = int(t["tid"])
         typeid = _int(t.get("typeid")) or None
         rows.append(ThreadRow(
-            tid=tid, title=t.get("subject", ""), url=discuz.thread_url(site, tid),
-            author=t.get("author") or None, author_uid=_int(t.get("authorid")) or None,
+            tid=tid, title=_text(t.get("subject")) or "", url=discuz.thread_url(site, tid),
+            author=_text(t.get("author")), author_uid=_int(t.get("authorid")) or None,
             posted_at=_ts(t.get("dbdateline")), posted_precision=0,
             replies=_int(t.get("replies")), views=_int(t.get("views")),
-            last_post_at=_ts(t.get("dblastpost")), last_post_precision=0, last_poster=t.get("lastposter") or None,
-            category=types.get(str(typeid)) if typeid else None, category_id=typeid,
+            last_post_at=_ts(t.get("dblastpost")), last_post_precision=0, last_poster=_text(t.get("lastposter")),
+            category=_text(types.get(str(typeid))) if typeid else None, category_id=typeid,
             sticky=(_int(t.get("displayorder")) or 0) > 0))
     forum = v.get("forum") or {}
     current = _int(v.get("page")) or page_number(page.url)
@@ -124,18 +133,29 @@ def _thread(data: dict, page, site: Site) -> ThreadPage:
     v = data["Variables"]
     thread = v.get("thread") or {}
     posts = [Post(pid=int(p["pid"]), floor=_int(p.get("number") or p.get("position")),
-                  author=p.get("author") or None, author_uid=_int(p.get("authorid")) or None,
+                  author=_text(p.get("author")), author_uid=_int(p.get("authorid")) or None,
                   posted_at=_ts(p.get("dbdateline")), posted_precision=0,
                   body=_html_text(p.get("message") or ""))
              for p in v.get("postlist") or []]
-    current = page_number(page.url)
+    per_page = _int(v.get("ppp"))
+    current = _thread_page_number(page.url, v.get("postlist") or [], per_page)
     replies = _int(thread.get("replies"))
-    total, nxt = _next(page.url, current, _int(v.get("ppp")), replies + 1 if replies is not None else None)
+    # pages run by position; deleted posts leave gaps, so the highest position counts too
+    shown = max(replies + 1 if replies is not None else 0, _int(thread.get("maxposition")) or 0) or None
+    total, nxt = _next(page.url, current, per_page, shown)
     typeid = _int(thread.get("typeid"))
-    return ThreadPage(tid=_int(thread.get("tid")), title=thread.get("subject") or None,
-                      category=None if not typeid else (thread.get("typename") or None),
+    return ThreadPage(tid=_int(thread.get("tid")), title=_text(thread.get("subject")),
+                      category=None if not typeid else _text(thread.get("typename")),
                       replies=replies, views=_int(thread.get("views")), posts=posts, page=current,
                       total_pages=total, next_page=nxt)
+
+
+def _thread_page_number(url: str, postlist: list, per_page: int | None) -> int:
+    """The page the posts are on: from their positions when the API gives them, else the URL."""
+    positions = [n for n in (_int(p.get("position")) for p in postlist) if n]
+    if positions and per_page:
+        return (min(positions) - 1) // per_page + 1
+    return page_number(url)
 
 
 def _parse(page, site: Site, want: str | None) -> ParsedPage:

@@ -22,6 +22,11 @@ def _answer(variables: dict, message: dict | None = None) -> str:
     return json.dumps(out, ensure_ascii=True)
 
 
+def _stored(text: str) -> str:
+    """A subject as Discuz! stores and the API returns it: & " < > escaped (dhtmlspecialchars)."""
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def api_board(s: Scenario, fid: int, page: int, now: datetime) -> str:
     threads = s.board_threads(fid, now)
     page = min(max(page, 1), max(1, math.ceil(len(threads) / s.threads_per_page)))
@@ -32,7 +37,7 @@ def api_board(s: Scenario, fid: int, page: int, now: datetime) -> str:
                   "threadcount": str(len(threads))},
         "forum_threadlist": [{
             "tid": str(v.tid), "typeid": str(v.thread.typeid), "author": s.users[v.posts[0].uid],
-            "authorid": str(v.posts[0].uid), "subject": v.thread.subject,
+            "authorid": str(v.posts[0].uid), "subject": _stored(v.thread.subject),
             "dbdateline": str(int(v.posts[0].at.timestamp())), "dateline": str(plain(dgmdate(v.posts[0].at, now, s, "d"))),
             "dblastpost": str(int(v.last_post.at.timestamp())), "lastpost": str(plain(dgmdate(v.last_post.at, now, s, "dt"))),
             "lastposter": s.users[v.last_post.uid], "views": str(v.views), "replies": str(len(v.posts) - 1),
@@ -59,6 +64,6 @@ def api_thread(s: Scenario, v: VisibleThread | None, page: int, now: datetime) -
                       "message": "<br />\n".join(str(escape(line)) for line in body.split("\n"))})
     return _answer({
         "thread": {"tid": str(v.tid), "fid": str(v.thread.fid), "typeid": str(v.thread.typeid),
-                   "subject": v.thread.subject, "views": str(v.views), "replies": str(len(v.posts) - 1),
+                   "subject": _stored(v.thread.subject), "views": str(v.views), "replies": str(len(v.posts) - 1),
                    "author": s.users[v.posts[0].uid], "authorid": str(v.posts[0].uid)},
         "fid": str(v.thread.fid), "postlist": posts, "ppp": str(s.posts_per_page)})

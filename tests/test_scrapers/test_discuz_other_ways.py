@@ -125,3 +125,39 @@ def test_rss_items_off_the_forum_are_skipped():
     parsed = rss.parse_feed(Page("http://127.0.0.1:8089/forum.php?mod=rss&fid=3", feed, datetime.now(timezone.utc)),
                             SITE, discuz.tid_from_url, discuz.thread_url)
     assert [r.tid for r in parsed.threads] == [3] and "off the forum" in parsed.warnings[0]
+
+
+def test_api_saved_page_knows_its_page_from_positions(ground_truth):
+    """A saved answer (no page= in its address) is placed by its posts' positions and ppp:
+    the last page of tid 5 reports page 3 of 3 and no next page."""
+    for n in (1, 2, 3):
+        name = f"api4_viewthread_tid5_page{n}.json"
+        cap = ground_truth["pages"][name]["capture"]
+        saved = Page(f"http://localhost/{name}", (real_dir() / "discuz-x35-local" / name).read_bytes(),
+                     datetime.fromtimestamp(cap["fetched_unix"], timezone.utc))
+        parsed = discuz_api.parse_thread(saved, SITE)
+        assert (parsed.page, parsed.total_pages) == (n, 3)
+        assert (parsed.next_page is None) == (n == 3)
+
+
+def test_api_subjects_come_out_as_characters(ground_truth):
+    """Discuz! keeps subjects HTML-escaped and the API returns them so: the characters come out."""
+    import json
+    shown = '水费&电费 "双倍" <急> 5>3'
+    stored = shown.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+    for name, module, key, value in (("api4_viewthread_tid5_page1.json", "viewthread", "tid", 5),
+                                     ("api4_forumdisplay_fid3_page1.json", "forumdisplay", "fid", 3)):
+        page = api_page(name, ground_truth, module, key, value)
+        data = json.loads(page.body)
+        v = data["Variables"]
+        if "thread" in v:
+            v["thread"]["subject"] = stored
+        else:
+            v["forum_threadlist"][1]["subject"] = stored
+            v["forum_threadlist"][1]["lastposter"] = "A&amp;B"
+        edited = Page(page.url, json.dumps(data).encode(), page.server_now)
+        parsed = discuz_api.parse_page(edited, SITE)
+        if parsed.kind == "thread":
+            assert parsed.title == shown
+        else:
+            assert parsed.threads[1].title == shown and parsed.threads[1].last_poster == "A&B"
