@@ -26,13 +26,13 @@ class CaseStore(RepositoryBase):
 
     # ---- spokesperson presence ---------------------------------------------
 
-    def presence_checked(self, forum_id: str) -> dict[int, datetime]:
+    def presence_checked(self, forum_id: str) -> dict[str, datetime]:
         """uid → when its profile was last checked, for one forum."""
         with self.session("reading presence") as s:
             return dict(s.execute(select(AccountPresence.uid, AccountPresence.checked_at)
                                   .where(AccountPresence.forum_id == forum_id)).all())
 
-    def save_presence(self, forum_id: str, uid: int, unit_id: str | None, checked_at: datetime, *,
+    def save_presence(self, forum_id: str, uid: str, unit_id: str | None, checked_at: datetime, *,
                       username: str | None = None, last_visit: datetime | None = None,
                       last_activity: datetime | None = None, last_post: datetime | None = None,
                       note: str | None = None) -> None:

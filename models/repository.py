@@ -21,7 +21,7 @@ from models.web_store import WebStore
 from models.tables import (BoardState, ForumRow, PostRecord, PostRevision, ResponseCase,
                            ThreadCount, ThreadRecord)
 from monitor.errors import StorageError
-from scrapers.records import Post, ThreadRow
+from scrapers.records import Post, ThreadRow, user_id
 
 
 # statements of the post-storing hot path, built once (their cache keys are computed once too)
@@ -338,8 +338,8 @@ def _save_board_walk(c: Connection, forum_id: str, fid: int, complete: bool, at:
 
 def _new_thread_values(forum_id: str, fid: int, row: ThreadRow, seen_at: datetime) -> dict:
     return dict(forum_id=forum_id, tid=row.tid, fid=fid, title=row.title, url=row.url, sticky=row.sticky,
-                author=row.author, author_uid=row.author_uid, category=row.category, category_id=row.category_id,
-                replies=row.replies, views=row.views, last_poster=row.last_poster,
+                author=row.author, author_uid=user_id(row.author_uid), category=row.category,
+                category_id=row.category_id, replies=row.replies, views=row.views, last_poster=row.last_poster,
                 max_views=row.views or 0, max_replies=row.replies or 0,
                 posted_at=row.posted_at, posted_precision=row.posted_precision if row.posted_at else 0,
                 last_post_at=row.last_post_at,
@@ -357,7 +357,7 @@ def _refreshed_thread_values(old, fid: int, row: ThreadRow, seen_at: datetime) -
     last_at, last_precision = _more_precise(old.last_post_at, old.last_post_precision, row.last_post_at,
                                             row.last_post_precision, newer_wins=True)
     return dict(_id=old.id, fid=fid, title=row.title, url=row.url, sticky=row.sticky, author=row.author,
-                author_uid=row.author_uid, category=row.category, category_id=row.category_id,
+                author_uid=user_id(row.author_uid), category=row.category, category_id=row.category_id,
                 replies=row.replies, views=row.views, last_poster=row.last_poster,
                 max_views=max(old.max_views or 0, row.views or 0),
                 max_replies=max(old.max_replies or 0, row.replies or 0),
@@ -401,8 +401,9 @@ def _insert_new_posts(c: Connection, forum_id: str, thread_id: int, fresh: list[
             "ON CONFLICT (forum_id, pid) DO NOTHING")
     bind_time = PostRecord.posted_at.type.process_bind_param
     seen = bind_time(seen_at, dialect)
-    params = [(thread_id, forum_id, p.pid, p.floor, p.author, p.author_uid, unit, bind_time(p.posted_at, dialect),
-               p.posted_precision, p.body, body_hash(p.body, p.edit_note), p.edit_note, seen, seen)
+    params = [(thread_id, forum_id, p.pid, p.floor, p.author, user_id(p.author_uid), unit,
+               bind_time(p.posted_at, dialect), p.posted_precision, p.body, body_hash(p.body, p.edit_note),
+               p.edit_note, seen, seen)
               for p, unit in fresh]
     return c.exec_driver_sql(sql, params).rowcount
 

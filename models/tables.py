@@ -13,6 +13,8 @@ from sqlalchemy import (BigInteger, Boolean, DateTime, Float, ForeignKey, Index,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
+UID_LENGTH = 200  # a forum's user id is text: a number (Discuz! "30") or a user name ("张 三")
+
 
 class _SQLiteDateTimeText(UserDefinedType):
     """DATETIME in SQLite's DDL, values passed through as text (UTCDateTime formats them)."""
@@ -105,7 +107,7 @@ class ThreadRecord(Base):
     title: Mapped[str] = mapped_column(Text)
     url: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(200))
-    author_uid: Mapped[int | None] = mapped_column(BigInteger)
+    author_uid: Mapped[str | None] = mapped_column(String(UID_LENGTH))  # a number ("30") or a name
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     posted_precision: Mapped[int] = mapped_column(Integer, default=0)
     category: Mapped[str | None] = mapped_column(String(200))
@@ -156,7 +158,7 @@ class PostRecord(Base):
     pid: Mapped[int] = mapped_column(BigInteger)
     floor: Mapped[int | None] = mapped_column(Integer)
     author: Mapped[str | None] = mapped_column(String(200))
-    author_uid: Mapped[int | None] = mapped_column(BigInteger)
+    author_uid: Mapped[str | None] = mapped_column(String(UID_LENGTH))  # a number ("30") or a name
     unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     posted_precision: Mapped[int] = mapped_column(Integer, default=0)
@@ -216,7 +218,7 @@ class AccountPresence(Base):
 
     __tablename__ = "account_presence"
     forum_id: Mapped[str] = mapped_column(ForeignKey("forums.id"), primary_key=True)
-    uid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(UID_LENGTH), primary_key=True)
     unit_id: Mapped[str | None] = mapped_column(String(64))
     username: Mapped[str | None] = mapped_column(String(200))
     last_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.config import Board, Config
+from scrapers.records import user_id
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Directory:
 
     def __init__(self, config: Config):
         self.units = {u.id: u for u in config.units}
-        self._by_uid: dict[tuple[str, int], str] = {}
+        self._by_uid: dict[tuple[str, str], str] = {}  # (forum, uid as text) → unit
         self._by_name: dict[tuple[str, str], str] = {}
         for u in config.units:
             for a in u.accounts:
@@ -42,12 +43,13 @@ class Directory:
         self._names = sorted(names, key=lambda pair: -len(pair[0]))  # longest name first
         self._boards = {(f.id, b.fid): b for f in config.forums for b in f.boards}
 
-    def accounts_on(self, forum_id: str) -> list[tuple[str, int]]:
-        """(unit id, uid) of every spokesperson account on a forum configured with a uid."""
+    def accounts_on(self, forum_id: str) -> list[tuple[str, str]]:
+        """(unit id, uid) of every spokesperson account on a forum configured with a uid (or a profile link)."""
         return [(unit_id, uid) for (forum, uid), unit_id in self._by_uid.items() if forum == forum_id]
 
-    def unit_of_author(self, forum_id: str, uid: int | None, username: str | None) -> str | None:
-        """The unit an author speaks for, by uid first, then username."""
+    def unit_of_author(self, forum_id: str, uid: str | None, username: str | None) -> str | None:
+        """The unit an author speaks for, by uid first (as text: 7 and "7" are one user), then username."""
+        uid = user_id(uid)
         if uid is not None and (forum_id, uid) in self._by_uid:
             return self._by_uid[(forum_id, uid)]
         if username:
@@ -79,7 +81,7 @@ class Directory:
         return exact[0] if exact else None
 
     def assign(self, forum_id: str, fid: int, title: str, category: str | None,
-               starter_uid: int | None, starter_name: str | None,
+               starter_uid: str | None, starter_name: str | None,
                answering_units: Sequence[str | None]) -> Assignment:
         """Assign a thread given its starter and the units of its replies, in order."""
         starter_unit = self.unit_of_author(forum_id, starter_uid, starter_name)

@@ -281,7 +281,7 @@ def _show(iso: str | None) -> str:
     return f"{dt:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
 
 
-def _who(name: str | None, uid: int | None) -> str:
+def _who(name: str | None, uid: str | None) -> str:
     return f"{name or '?'}" + (f" (uid {uid})" if uid is not None else "")
 
 

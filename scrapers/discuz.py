@@ -62,10 +62,10 @@ def page_number(url: str) -> int:
 
 # ---- helpers ------------------------------------------------------------
 
-def uid_in(href: str | None) -> int | None:
-    """The uid in a space link (home.php?mod=space&uid=N or space-uid-N.html)."""
-    m = _UID.search(href or "")
-    return int(m.group(1)) if m else None
+def uid_from_url(url: str | None, site: Site | None = None) -> str | None:
+    """The uid in a space link (home.php?mod=space&uid=N or space-uid-N.html), as text ("9")."""
+    m = _UID.search(url or "")
+    return str(int(m.group(1))) if m else None
 
 
 def time_of(el, server_now, tz):
@@ -129,7 +129,7 @@ def _thread_row(tbody, base: str, site: Site, server_now, tz: ZoneInfo) -> Threa
         title=text_of(link),
         url=thread_url(site, tid),
         author=text_of(author_link) if author_link is not None else (text_of(xfirst(bys[0], "./cite")) or None) if bys else None,
-        author_uid=uid_in(author_link.get("href")) if author_link is not None else None,
+        author_uid=uid_from_url(author_link.get("href")) if author_link is not None else None,
         posted_at=posted.at if posted else None,
         posted_precision=posted.precision if posted else 0,
         replies=replies,
@@ -204,7 +204,7 @@ def _post(table, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
         note_el = parts.get("note")
         body, note = body_text(td, skip=note_el), (text_of(note_el) or None)
     return Post(pid=pid, floor=floor, author=author,
-                author_uid=uid_in(author_link.get("href")) if author_link is not None else None,
+                author_uid=uid_from_url(author_link.get("href")) if author_link is not None else None,
                 posted_at=posted.at if posted else None,
                 posted_precision=posted.precision if posted else 0,
                 body=body, edit_note=note)
@@ -267,7 +267,7 @@ _PROFILE_FIELDS = {"最后访问": "last_visit", "上次活动时间": "last_act
                    "注册时间": "registered"}
 
 
-def profile_url(site: Site, uid: int) -> str:
+def profile_url(site: Site, uid: str) -> str:
     """The member's profile page (活跃概况: 最后访问, 上次活动时间, 上次发表时间)."""
     return urljoin(site.base_url, f"home.php?mod=space&uid={uid}&do=profile")
 
@@ -281,9 +281,8 @@ def _profile(doc, page, site: Site) -> ProfilePage:
             t = parse_forum_time((em.tail or "").strip(), None, page.server_now, tz)
             found[key] = t.at if t else None
     name = xfirst(doc, "//h2[contains(@class,'mbn') or contains(@class,'mt')]")
-    m = re.search(r"uid=(\d+)", page.url)
     warnings = [] if found else ["no 活跃概况 (last visit) fields on this profile page"]
-    return ProfilePage(uid=int(m.group(1)) if m else None, username=text_of(name).split("(")[0].strip() or None,
+    return ProfilePage(uid=uid_from_url(page.url), username=text_of(name).split("(")[0].strip() or None,
                        warnings=warnings, **{k: found.get(k) for k in _PROFILE_FIELDS.values()})
 
 

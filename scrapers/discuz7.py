@@ -52,10 +52,10 @@ def feed_url(site: Site, fid: int) -> str:
     return urljoin(site.base_url, f"rss.php?fid={fid}")
 
 
-def uid_in(href: str | None) -> int | None:
-    """The uid in a member link (space.php?uid=N or space-uid-N.html)."""
-    m = _UID.search(href or "")
-    return int(m.group(1)) if m else None
+def uid_from_url(url: str | None, site: Site | None = None) -> str | None:
+    """The uid in a member link (space.php?uid=N or space-uid-N.html), as text ("9")."""
+    m = _UID.search(url or "")
+    return str(int(m.group(1))) if m else None
 
 
 # ---- shared pieces ------------------------------------------------------
@@ -103,7 +103,7 @@ def _thread_row(tbody, site: Site, server_now, tz: ZoneInfo) -> ThreadRow:
         tid=tid, title=text_of(link), url=thread_url(site, tid),
         author=text_of(author_link) if author_link is not None else (
             text_of(xfirst(author_td, "./cite")) or None if author_td is not None else None),
-        author_uid=uid_in(author_link.get("href")) if author_link is not None else None,
+        author_uid=uid_from_url(author_link.get("href")) if author_link is not None else None,
         posted_at=posted.at if posted else None, posted_precision=posted.precision if posted else 0,
         replies=first_int(text_of(xfirst(nums, "./strong"))) if nums is not None else None,
         views=first_int(text_of(xfirst(nums, "./em"))) if nums is not None else None,
@@ -135,13 +135,13 @@ def _thread_list(doc, page, site: Site) -> ThreadListPage:
 
 # ---- thread -------------------------------------------------------------
 
-def _author(table) -> tuple[str | None, int | None]:
+def _author(table) -> tuple[str | None, str | None]:
     """(name, uid) of a post's author: the left column's link, the posterlink, or guest text."""
     link = xfirst(table, ".//td[@class='postauthor']/div[@class='postinfo']/a"
                          "|.//div[@class='authorinfo']/a[@class='posterlink']"
                          "|.//div[@class='popuserinfo']/p/a")
     if link is not None:
-        return text_of(link) or None, uid_in(link.get("href"))
+        return text_of(link) or None, uid_from_url(link.get("href"))
     avatar = xfirst(table, ".//td[@class='postauthor']/div[@class='avatar']")
     guest = xfirst(avatar, "./a") if avatar is not None else None
     name = (guest.text or "").strip() if guest is not None else text_of(avatar).split(" ")[0]

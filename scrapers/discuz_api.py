@@ -46,6 +46,7 @@ def thread_url(site: Site, tid: int, page: int = 1) -> str:
 tid_from_url = discuz.tid_from_url
 feed_url = discuz.feed_url
 profile_url = discuz.profile_url  # profiles are read from the desktop page
+uid_from_url = discuz.uid_from_url  # profile links are the desktop site's
 
 
 def page_number(url: str) -> int:
@@ -95,6 +96,12 @@ def _int(value) -> int | None:
     return int(value) if str(value or "").lstrip("-").isdigit() else None
 
 
+def _uid(value) -> str | None:
+    """A user id (``authorid``) as text; 0 (a guest) is none."""
+    n = _int(value)
+    return str(n) if n else None
+
+
 def _html_text(fragment: str) -> str:
     if not fragment.strip():
         return ""
@@ -117,7 +124,7 @@ def _thread_list(data: dict, page, site: Site) -> ThreadListPage:
         typeid = _int(t.get("typeid")) or None
         rows.append(ThreadRow(
             tid=tid, title=_text(t.get("subject")) or "", url=discuz.thread_url(site, tid),
-            author=_text(t.get("author")), author_uid=_int(t.get("authorid")) or None,
+            author=_text(t.get("author")), author_uid=_uid(t.get("authorid")),
             posted_at=_ts(t.get("dbdateline")), posted_precision=0,
             replies=_int(t.get("replies")), views=_int(t.get("views")),
             last_post_at=_ts(t.get("dblastpost")), last_post_precision=0, last_poster=_text(t.get("lastposter")),
@@ -133,7 +140,7 @@ def _thread(data: dict, page, site: Site) -> ThreadPage:
     v = data["Variables"]
     thread = v.get("thread") or {}
     posts = [Post(pid=int(p["pid"]), floor=_int(p.get("number") or p.get("position")),
-                  author=_text(p.get("author")), author_uid=_int(p.get("authorid")) or None,
+                  author=_text(p.get("author")), author_uid=_uid(p.get("authorid")),
                   posted_at=_ts(p.get("dbdateline")), posted_precision=0,
                   body=_html_text(p.get("message") or ""))
              for p in v.get("postlist") or []]

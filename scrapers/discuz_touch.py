@@ -24,6 +24,7 @@ page_number = discuz.page_number
 tid_from_url = discuz.tid_from_url
 feed_url = discuz.feed_url
 profile_url = discuz.profile_url  # profiles are read from the desktop page
+uid_from_url = discuz.uid_from_url  # the same space links (…&mobile=2)
 
 
 def board_url(site: Site, fid: int, page: int = 1) -> str:
@@ -51,7 +52,8 @@ def _row(li, site: Site, server_now, tz: ZoneInfo) -> ThreadRow:
     cat = xfirst(li, ".//div[contains(@class,'threadlist_foot')]//li[@class='mr']/a[contains(@href,'typeid=')]")
     return ThreadRow(
         tid=tid, title=text_of(title_el), url=discuz.thread_url(site, tid),
-        author=text_of(author) or None, author_uid=discuz.uid_in(author.get("href")) if author is not None else None,
+        author=text_of(author) or None,
+        author_uid=discuz.uid_from_url(author.get("href")) if author is not None else None,
         posted_at=posted.at if posted else None, posted_precision=posted.precision if posted else 0,
         replies=_stat(li, "dm-chat-s"), views=_stat(li, "dm-eye"),
         last_post_at=None, last_post_precision=0, last_poster=None,
@@ -85,7 +87,7 @@ def _post(div, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
     note = xfirst(message, ".//i[@class='pstatus']") if message is not None else None
     floor = discuz.floor_of(label.replace("#", "").strip(), site) if label else position
     return Post(pid=pid, floor=floor, author=text_of(author) or None,
-                author_uid=discuz.uid_in(author.get("href")) if author is not None else None,
+                author_uid=discuz.uid_from_url(author.get("href")) if author is not None else None,
                 posted_at=posted.at if posted else None, posted_precision=posted.precision if posted else 0,
                 body=body_text(message, skip=note) if message is not None else "",
                 edit_note=text_of(note) or None)

@@ -1,9 +1,12 @@
 """The interface every engine module offers, and a helper to build its three parse functions.
 
 An engine module has ``NAME``, ``board_url``, ``thread_url``, ``tid_from_url``,
-``parse_thread_list``, ``parse_thread`` and ``parse_page`` (and optionally ``feed_url``,
-``profile_url``). Engines whose one ``_parse(page, site, want)`` picks the page's kind
-get the three parse functions from :func:`kind_parsers`.
+``uid_from_url(url, site)`` (the user id in a profile link, as text: a number such as "30" or
+a name; None when the link names no user), ``parse_thread_list``, ``parse_thread`` and
+``parse_page`` (and optionally ``feed_url``, ``profile_url(site, uid)``). User ids are text
+everywhere (records, database, config): numeric engines give the number's decimal string.
+Engines whose one ``_parse(page, site, want)`` picks the page's kind get the three parse
+functions from :func:`kind_parsers`.
 """
 from __future__ import annotations
 

@@ -88,10 +88,18 @@ def feed_url(site: Site, fid: int) -> str:
     return urljoin(site.base_url, f"rss.php?fid={fid}")
 
 
-def uid_in(href: str | None) -> int | None:
-    """The uid in a member link (u.php?uid=N or u-htm-uid-N.html)."""
-    m = _UID.search(href or "")
-    return int(next(g for g in m.groups() if g)) if m else None
+def uid_from_url(url: str | None, site: Site | None = None) -> str | None:
+    """The uid in a member link (u.php?uid=N, u-htm-uid-N.html, 9.x index.php?m=space&uid=N), as text."""
+    m = _UID.search(url or "")
+    return str(int(next(g for g in m.groups() if g))) if m else None
+
+
+def _data_uid(link) -> str | None:
+    """A 9.x author link's ``data-uid``, else the uid in its href."""
+    if link is None:
+        return None
+    uid = (link.get("data-uid") or "").strip()
+    return str(int(uid)) if uid.isdigit() else uid_from_url(link.get("href"))
 
 
 def floor_of(label: str, site: Site) -> int | None:
@@ -161,7 +169,7 @@ def _thread_row8(tr, link, site: Site, sticky: bool, server_now, tz: ZoneInfo) -
     last = _time(xfirst(authors[1], "./p/a") if len(authors) > 1 else None, server_now, tz)
     em = xfirst(tr, "./td[@class='num']/em")
     cat = xfirst(tr, "./td[contains(@class,'subject')]/a[contains(@href,'type=')]")
-    return _row(site, tid, text_of(link), author_link, uid_in(author_link.get("href")) if author_link is not None else None,
+    return _row(site, tid, text_of(link), author_link, uid_from_url(author_link.get("href")) if author_link is not None else None,
                 posted, last, text_of(xfirst(authors[1], "./a")) if len(authors) > 1 else "",
                 first_int(text_of(em)) if em is not None else None, first_int(em.tail) if em is not None else None,
                 cat, sticky)
@@ -179,9 +187,7 @@ def _thread_row9(tr, link, site: Site, sticky: bool, server_now, tz: ZoneInfo) -
     last = parse_forum_time(text_of(spans[1]), None, server_now, tz) if len(spans) > 1 else None
     counts = [first_int(text_of(em)) for em in xall(tr, "./td[@class='num']/span/em")]
     cat = xfirst(tr, "./td[@class='subject']/p[@class='title']/a[contains(@href,'type=')][last()]")
-    uid = author_link.get("data-uid") if author_link is not None else None
-    return _row(site, tid, link.get("title") or text_of(link), author_link,
-                int(uid) if uid and uid.isdigit() else (uid_in(author_link.get("href")) if author_link is not None else None),
+    return _row(site, tid, link.get("title") or text_of(link), author_link, _data_uid(author_link),
                 posted, last, text_of(people[1]) if len(people) > 1 else "",
                 counts[0] if counts else None, counts[1] if len(counts) > 1 else None, cat, sticky)
 
@@ -267,13 +273,12 @@ def _post8(div, tid: int | None, site: Site, server_now, tz: ZoneInfo, position:
     content = xfirst(div, ".//div[@id=$id]", id=f"read_{raw_pid}")
     body, note = _split_note(body_text(content) if content is not None else "")
     return _post(_pid(raw_pid, tid), floor_of(label, site) if label and label != "置顶" else position,
-                 author, uid_in(author.get("href")) if author is not None else None, posted, body, note)
+                 author, uid_from_url(author.get("href")) if author is not None else None, posted, body, note)
 
 
 def _post9(div, tid: int | None, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
     raw_pid = div.get("id", "")[len("read_"):]
     author = xfirst(div, ".//div[@class='name']/a")
-    uid = author.get("data-uid") if author is not None else None
     label = text_of(xfirst(div, ".//span[contains(@class,'lou')]")).replace("#", "").strip()
     when = text_of(xfirst(div, ".//div[contains(@class,'floor_top_tips')]/span[@class='fl']"))
     posted = parse_forum_time(when.replace("发布于：", "").split("，")[0].strip(), None, server_now, tz)
@@ -281,7 +286,7 @@ def _post9(div, tid: int | None, site: Site, server_now, tz: ZoneInfo, position:
     body = body_text(content, skip=xfirst(content, "./div[@class='inside_title']")) if content is not None else ""
     note = text_of(xfirst(div, ".//div[@class='edit_log']")).strip("[]") or None
     return _post(_pid(raw_pid, tid), floor_of(label, site) if label else position, author,
-                 int(uid) if uid and uid.isdigit() else None, posted, body, note)
+                 _data_uid(author), posted, body, note)
 
 
 def _post(pid: int, floor, author, uid, posted, body: str, note) -> Post:

@@ -38,7 +38,7 @@ class ThreadRow:
     title: str
     url: str
     author: str | None
-    author_uid: int | None
+    author_uid: str | None  # the forum's user id as text: a number ("30") or a name
     posted_at: datetime | None
     posted_precision: int
     replies: int | None
@@ -58,7 +58,7 @@ class Post:
     pid: int
     floor: int | None
     author: str | None
-    author_uid: int | None
+    author_uid: str | None  # the forum's user id as text: a number ("30") or a name
     posted_at: datetime | None
     posted_precision: int
     body: str
@@ -115,7 +115,7 @@ class PromptPage:
 class ProfilePage:
     """A member's profile: when they were last seen on the forum."""
 
-    uid: int | None
+    uid: str | None
     username: str | None
     last_visit: datetime | None
     last_activity: datetime | None
@@ -126,6 +126,14 @@ class ProfilePage:
 
 
 ParsedPage = ThreadListPage | ThreadPage | PromptPage | ProfilePage
+
+
+def user_id(value: object) -> str | None:
+    """A user id as spokeswatch keeps it: text (7 and "7" are one id); None or "" is none."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def test_probe_json_on_a_saved_real_page():
     data = json.loads(r.stdout)
     assert data["kind"] == "thread" and data["next_page"] is None and data["threads"] == []
     first = data["posts"][0]
-    assert (first["pid"], first["floor"], first["author"], first["uid"]) == (24, 1, "荆门老张", 2)
+    assert (first["pid"], first["floor"], first["author"], first["uid"]) == (24, 1, "荆门老张", "2")
     assert first["posted_at"] == "2026-11-27T11:13:13+08:00"
     assert first["body"].startswith("今年国庆前后漳河风景区门票")
     listing = run("probe", str(real_dir() / "discuz-x35-local" / "desktop_forumdisplay_fid3_page1.html"), "--json",

@@ -69,7 +69,7 @@ def test_answering_the_follow_up_resolves_it(tmp_path):
     """The 市城管局 spokesperson answers the citizen's follow-up: the bulletin's unresolved
     follow-up and its problem sentence go away."""
     scenario = scenario_copy()
-    urban = next(a.uid for u in sample_config().units if u.id == "urban" for a in u.accounts)
+    urban = next(int(a.uid) for u in sample_config().units if u.id == "urban" for a in u.accounts)  # demo uids: numbers
     thread, comeback = next((t, p) for t in scenario.threads for p in t.posts
                             if p.body == "还是没解决，到底有没有人管？" and any(q.uid == urban for q in t.posts))
     add_reply(scenario, thread.tid, urban, comeback.at + timedelta(hours=5), "已安排执法队员复查，绿化带已补种。")
@@ -82,7 +82,7 @@ def test_answering_the_follow_up_resolves_it(tmp_path):
 def test_changing_the_scenario_changes_the_figures(tmp_path):
     """Answer one never-answered thread in the scenario: the scraped figures follow."""
     scenario = scenario_copy()
-    spokesperson = {u.name: a.uid for u in sample_config().units for a in u.accounts}
+    spokesperson = {u.name: int(a.uid) for u in sample_config().units for a in u.accounts if a.uid}
     urban = next(t for t in scenario.threads if t.fid == 2 and t.typeid == 6 and local(2011, 1, 1) <= t.posts[0].at
                  < local(2011, 3, 20) and all(p.uid < 30 for p in t.posts))
     add_reply(scenario, urban.tid, spokesperson["市城管局"], urban.posts[0].at + timedelta(hours=3))

@@ -140,7 +140,7 @@ def test_metrics_match_the_poll_results_and_the_database(world):
     assert value(samples, "spokeswatch_cases", unit="hrss", state="pending") == before.get(("hrss", "pending"), 0)
 
     # a spokesperson answers an overdue thread late: the next check moves the case, /metrics follows
-    uids = {u.id: a.uid for u in world.svc.config.units for a in u.accounts if a.uid}
+    uids = {u.id: int(a.uid) for u in world.svc.config.units for a in u.accounts if a.uid}  # the demo's are numbers
     with world.svc.engine.connect() as c:
         unit, tid = c.execute(sa.text(
             "SELECT c.unit_id, t.tid FROM response_cases c JOIN threads t ON t.id = c.thread_id "

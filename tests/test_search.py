@@ -55,12 +55,12 @@ def test_query_terms_split_normalise_and_dedupe():
 
 def row(tid: int, title: str = "关于小区问题的反映", at=T0, fid: int = 2) -> ThreadRow:
     return ThreadRow(tid=tid, title=title, url=f"http://f/forum.php?mod=viewthread&tid={tid}", author="网友",
-                     author_uid=2, posted_at=at, posted_precision=0, replies=0, views=10, last_post_at=at,
+                     author_uid="2", posted_at=at, posted_precision=0, replies=0, views=10, last_post_at=at,
                      last_post_precision=0, last_poster="网友")
 
 
 def post(pid: int, floor: int, body: str, at=T0) -> Post:
-    return Post(pid=pid, floor=floor, author="网友", author_uid=2, posted_at=at, posted_precision=0, body=body)
+    return Post(pid=pid, floor=floor, author="网友", author_uid="2", posted_at=at, posted_precision=0, body=body)
 
 
 @pytest.fixture(params=["index", "newest", "window-index", "window-walk"])

@@ -17,13 +17,13 @@ T0 = local(2011, 3, 1, 9, 0)
 
 def row(tid=7, replies=1, views=10, last=T0 + timedelta(hours=1), poster="漳河水") -> ThreadRow:
     return ThreadRow(tid=tid, title="自来水发黄", url=f"http://f/forum.php?mod=viewthread&tid={tid}",
-                     author="荆门老张", author_uid=2, posted_at=T0, posted_precision=43200, replies=replies,
+                     author="荆门老张", author_uid="2", posted_at=T0, posted_precision=43200, replies=replies,
                      views=views, last_post_at=last, last_post_precision=30, last_poster=poster,
                      category="市供水公司", category_id=2)
 
 
 def post(pid, floor, body="水是黄的", at=T0, note=None) -> Post:
-    return Post(pid=pid, floor=floor, author="荆门老张", author_uid=2, posted_at=at, posted_precision=0,
+    return Post(pid=pid, floor=floor, author="荆门老张", author_uid="2", posted_at=at, posted_precision=0,
                 body=body, edit_note=note)
 
 

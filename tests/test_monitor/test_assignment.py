@@ -7,19 +7,20 @@ from tests.helpers import sample_config
 D = Directory(sample_config())
 
 
-def assign(fid, title, category=None, uid=2, name="荆门老张", answers=()):
+def assign(fid, title, category=None, uid="2", name="荆门老张", answers=()):
     return D.assign("demo", fid, title, category, uid, name, list(answers))
 
 
 def test_authors_are_tagged_by_uid_or_username():
-    assert D.unit_of_author("demo", 30, "whatever") == "tourism"
+    assert D.unit_of_author("demo", "30", "whatever") == "tourism"
+    assert D.unit_of_author("demo", 30, "whatever") == "tourism"  # a number is the same id as its text
     assert D.unit_of_author("demo", None, "交警支队发言人") == "traffic"  # configured by name only
-    assert D.unit_of_author("demo", 2, "荆门老张") is None
-    assert D.unit_of_author("other-forum", 30, None) is None
+    assert D.unit_of_author("demo", "2", "荆门老张") is None
+    assert D.unit_of_author("other-forum", "30", None) is None
 
 
 def test_a_thread_started_by_a_spokesperson_is_a_proactive_item():
-    a = assign(2, "停水通知", uid=31, name="供水公司发言人")
+    a = assign(2, "停水通知", uid="31", name="供水公司发言人")
     assert a.proactive_unit_id == "water" and not a.counted
 
 

@@ -23,7 +23,7 @@ from monitor.check import calendar_of, run_check
 from scrapers.records import Post, ThreadRow
 from tests.helpers import local, sample_config
 
-SPOKESPERSONS = [(30, "荆门市旅游局"), (31, "供水公司发言人"), (32, "市出租办发言人"), (35, "市城管局发言人")]
+SPOKESPERSONS = [("30", "荆门市旅游局"), ("31", "供水公司发言人"), ("32", "市出租办发言人"), ("35", "市城管局发言人")]
 TITLES = ["小区停水三天了", "旅游局的景区门票问题", "出租车拒载怎么办", "路灯不亮", "自来水公司水质问题",
           "城管局占道经营", "社保卡办理", "公交线路调整建议"]
 
@@ -51,14 +51,14 @@ class History:
         self.next_tid, self.next_pid = 1000, 50000
         self.pending_reads: set[int] = set()
 
-    def post(self, uid: int, name: str, floor: int, body: str, ahead: timedelta = timedelta(0)) -> Post:
+    def post(self, uid: str, name: str, floor: int, body: str, ahead: timedelta = timedelta(0)) -> Post:
         """A post made now by the forum's clock, which may run ``ahead`` of ours."""
         self.next_pid += 1
         return Post(self.next_pid, floor, name, uid, self.now + ahead, 0, body)
 
-    def citizen(self) -> tuple[int, str]:
+    def citizen(self) -> tuple[str, str]:
         uid = self.rnd.randint(1000, 1050)
-        return uid, f"网友{uid}"
+        return str(uid), f"网友{uid}"
 
     def write(self, t: FakeThread, read: bool = True, relist: bool = True) -> None:
         """What a poll stores for the thread: its list row (unless only a recheck re-reads it,

@@ -28,7 +28,7 @@ def test_generated_board_page_round_trips():
     assert [r.tid for r in parsed.threads] == [v.tid for v in shown]
     for row, v in zip(parsed.threads, shown):
         assert row.title == v.thread.subject
-        assert row.author_uid == v.posts[0].uid and row.replies == len(v.posts) - 1
+        assert row.author_uid == str(v.posts[0].uid) and row.replies == len(v.posts) - 1
         assert abs(row.last_post_at - v.last_post.at) <= timedelta(seconds=row.last_post_precision)
     assert parsed.total_pages > 1 and discuz.page_number(parsed.next_page) == 2
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scrapers import discuz
-from scrapers.records import Page, Site
+from scrapers.records import Page, Site, user_id
 from tests.conftest import real_dir
 
 SITE = Site("http://127.0.0.1:8089/")
@@ -49,7 +49,7 @@ def test_thread_list_rows_match_stored_threads(name, ground_truth):
     for row, exp in zip(parsed.threads, expected):
         stored = threads[row.tid]
         assert row.title == exp["subject"]
-        assert (row.author, row.author_uid) == (exp["author"], exp["author_uid"])
+        assert (row.author, row.author_uid) == (exp["author"], user_id(exp["author_uid"]))
         assert row.category == exp["type"] and row.category_id == exp["typeid"]
         assert row.replies == exp["replies"] and row.views == exp["views_at_capture"]
         assert row.last_poster == exp["lastposter"]
@@ -78,7 +78,7 @@ def test_thread_posts_match_stored_posts(name, ground_truth):
     assert [p.pid for p in parsed.posts] == [e["pid"] for e in expected]
     for post, exp in zip(parsed.posts, expected):
         truth = stored[post.pid]
-        assert (post.author, post.author_uid) == (exp["author"], exp["author_uid"])
+        assert (post.author, post.author_uid) == (exp["author"], user_id(exp["author_uid"]))
         assert post.floor == truth["position"]
         assert post.posted_at == utc(truth["dateline"])  # exact, to the second
         assert post.edit_note == exp["edit_note"]
@@ -124,7 +124,7 @@ def test_httrack_mirror_of_discuz_x34_thread():
     parsed = discuz.parse_thread(page, Site("http://www.bapuro.net/"))
     assert parsed.tid == 6 and len(parsed.posts) == 1 and parsed.complete
     post = parsed.posts[0]
-    assert post.pid == 7 and post.floor == 1 and post.author_uid == 4
+    assert post.pid == 7 and post.floor == 1 and post.author_uid == "4"
     assert post.posted_at == datetime(2020, 2, 26, 20, 39, 24, tzinfo=TZ)
 
 
@@ -133,7 +133,7 @@ def test_httrack_mirror_of_discuz_x34_thread():
 def test_profile_last_visit_matches_the_stored_member(name, uid, ground_truth):
     parsed = discuz.parse_profile(load(name, ground_truth), SITE)
     member = next(u for u in ground_truth["users"] if u["uid"] == uid)
-    assert (parsed.uid, parsed.username) == (uid, member["username"])
+    assert (parsed.uid, parsed.username) == (str(uid), member["username"])
     for got, stored in ((parsed.last_visit, member["lastvisit"]), (parsed.last_activity, member["lastactivity"]),
                         (parsed.registered, member["regdate"])):
         assert abs(got - utc(stored)) <= timedelta(seconds=60)  # shown to the minute

@@ -63,7 +63,7 @@ def test_board_page_rows_are_read_exactly(flavor, encoding):
     assert [r.tid for r in parsed.threads] == [v.tid for v in shown]
     for row, v in zip(parsed.threads, shown):
         first = v.posts[0]
-        assert (row.title, row.author, row.author_uid) == (v.thread.subject, s.users[first.uid], first.uid)
+        assert (row.title, row.author, row.author_uid) == (v.thread.subject, s.users[first.uid], str(first.uid))
         assert (row.replies, row.views, row.sticky) == (len(v.posts) - 1, v.views, v.thread.sticky)
         assert row.last_poster == s.users[v.last_post.uid]
         assert row.category == s.boards[2]["types"].get(v.thread.typeid)
@@ -95,7 +95,7 @@ def test_every_post_of_a_long_thread_is_read_across_its_pages(flavor):
         expected_pids[0] = -hot.tid
     assert [p.pid for p in seen] == expected_pids
     assert [p.floor for p in seen] == list(range(1, len(v.posts) + 1))
-    assert [(p.author, p.author_uid) for p in seen] == [(s.users[q.uid], q.uid) for q in v.posts]
+    assert [(p.author, p.author_uid) for p in seen] == [(s.users[q.uid], str(q.uid)) for q in v.posts]
     assert [p.body for p in seen] == [q.body for q in v.posts]
     for p, q in zip(seen, v.posts):
         assert abs(p.posted_at - q.at) <= timedelta(seconds=p.posted_precision)
@@ -107,7 +107,7 @@ def test_every_post_of_a_long_thread_is_read_across_its_pages(flavor):
 def test_an_edited_post_gives_its_new_text_and_the_edit_note(flavor):
     s = scenario_copy()
     t, p = next((t, p) for t in s.threads for p in t.posts if p.edited_at)
-    post = next(x for x in read_all_pages(s, flavor, t.tid) if x.author_uid == p.uid and x.pid in (p.pid, -t.tid))
+    post = next(x for x in read_all_pages(s, flavor, t.tid) if x.author_uid == str(p.uid) and x.pid in (p.pid, -t.tid))
     assert post.body == p.edited_body
     assert post.edit_note and s.users[p.uid] in post.edit_note and "编辑" in post.edit_note
 
