@@ -9,8 +9,12 @@ $(BIN)/spokeswatch: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: install browser demo test
+.PHONY: install browser misago demo test
 install: $(BIN)/spokeswatch
+
+# a real Misago forum (its own virtualenv: it pins its own Django) for the JSON-engine tests
+misago: install
+	@bash tests/test_generic/setup_misago.sh
 
 # Debian's chromium (the browser tests drive it with Playwright) and a CJK font (charts and
 # pages in Chinese); installed with apt-get when missing and run as root, else the tests say why they skip
@@ -25,5 +29,5 @@ browser:
 demo: install browser
 	$(BIN)/spokeswatch demo --out demo-out
 
-test: install browser
+test: install browser misago
 	$(BIN)/pytest -q

@@ -231,13 +231,17 @@ class Login(_Model):
 class ListSelectors(_Model):
     """Where a board page shows each thread (generic engine). ``css@attr`` reads an attribute."""
 
+    format: Literal["html"] = "html"
     row: str = Field(description="one element per thread")
     link: str = Field(description="the thread link, e.g. 'a.title@href' (its text is the title)")
     title: str | None = Field(None, description="the title, if not the link's text")
     author: str | None = Field(None, description="the author's name")
     author_link: str | None = Field(None, description="the author's profile link (uid via uid_pattern)")
     time: str | None = Field(None, description="when the thread was posted")
-    replies: str | None = Field(None, description="reply count")
+    replies: str | None = Field(None, description="reply count (1,234 and 1.2万 read as numbers)")
+    replies_from: Literal["replies", "posts"] = Field("replies", description=(
+        "posts: the replies field counts the opening post too, so replies = shown − 1"))
+    replies_offset: int = Field(0, ge=-10, le=10, description="added to every shown reply count")
     views: str | None = Field(None, description="view count")
     last_post_time: str | None = Field(None, description="time of the last post")
     last_poster: str | None = Field(None, description="name of the last poster")
@@ -254,6 +258,7 @@ class ListSelectors(_Model):
 class ThreadSelectors(_Model):
     """Where a thread page shows each post (generic engine)."""
 
+    format: Literal["html"] = "html"
     post: str = Field(description="one element per post")
     pid: str = Field(description=(
         "the post's id, e.g. '@data-pk' or '@id' with pid_pattern; '#tid' for one question per page (留言板)"))
@@ -286,18 +291,123 @@ def _check_selectors(section: BaseModel, key: str) -> None:
         raise ValueError("; ".join(problems))
 
 
-class GenericSelectors(_Model):
-    """A forum described by CSS selectors: engine ``generic``."""
+class _JsonSection(_Model):
+    """Fields of a JSON answer, each a JMESPath expression (format: json)."""
 
-    board_url: str = Field(description="board page URL relative to base_url, with {fid} and {page}")
-    thread_url: str = Field(description="thread page URL relative to base_url, with {tid} and {page}")
-    tid_pattern: str = Field(description="regex on thread links whose group 1 is the thread id")
+    format: Literal["json"] = "json"
+
+    @model_validator(mode="after")
+    def _expressions_compile(self):
+        from scrapers.generic_json import check_expressions  # loads only for a JSON forum's config
+        problems = check_expressions(self.model_dump(exclude_none=True))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class JsonListFields(_JsonSection):
+    """Where a board endpoint's answer holds each thread (JMESPath; row fields from each row)."""
+
+    row: str = Field(description="the list of thread rows, e.g. 'results' or 'data.list'")
+    tid: str = Field(description="the thread id, e.g. 'id'")
+    link: str | None = Field(None, description="the thread's page for people, e.g. 'url.index' (else link_url)")
+    title: str | None = Field(None, description="the title")
+    author: str | None = Field(None, description="the author's name")
+    uid: str | None = Field(None, description="the author's user id (a number or a name)")
+    author_link: str | None = Field(None, description="the author's profile link (uid via uid_pattern)")
+    time: str | None = Field(None, description="when the thread was posted (unix, ISO 8601, time_formats)")
+    replies: str | None = Field(None, description="reply count")
+    replies_from: Literal["replies", "posts"] = Field("replies", description=(
+        "posts: the count includes the opening post, so replies = shown − 1"))
+    replies_offset: int = Field(0, ge=-10, le=10, description="added to every shown reply count")
+    views: str | None = Field(None, description="view count")
+    last_post_time: str | None = Field(None, description="time of the last post")
+    last_poster: str | None = Field(None, description="name of the last poster")
+    category: str | None = Field(None, description="the thread's category")
+    sticky: str | None = Field(None, description="true for a pinned thread")
+    next_page: str | None = Field(None, description=(
+        "page-wide: the next page as an address, a page number or true; null on the last page"))
+    pages: str | None = Field(None, description="page-wide: the number of pages")
+    page: str | None = Field(None, description="page-wide: this page's number")
+
+
+class JsonPostFields(_JsonSection):
+    """Where a thread endpoint's answer holds each post (JMESPath; post fields from each post)."""
+
+    post: str = Field(description="the list of posts, e.g. 'results'; '[@]' for one item per answer (留言板)")
+    pid: str = Field(description="the post's id, e.g. 'id'; '#tid' for one question per answer (留言板)")
+    pid_pattern: str | None = Field(None, description="regex whose group 1 is the post id")
+    floor: str | None = Field(None, description="the floor number")
+    author: str | None = Field(None, description="the author's name")
+    uid: str | None = Field(None, description="the author's user id (a number or a name)")
+    author_link: str | None = Field(None, description="the author's profile link (uid via uid_pattern)")
+    time: str | None = Field(None, description="when the post was made")
+    body: str | None = Field(None, description="the post's text or HTML")
+    posts_before: str | None = Field(None, description=(
+        "page-wide: how many posts come before this page's first (floors count on from it)"))
+    tid: str | None = Field(None, description="page-wide: the thread id, when the address does not carry it")
+    title: str | None = Field(None, description="page-wide: the thread title")
+    category: str | None = Field(None, description="page-wide: the thread's category")
+    replies: str | None = Field(None, description="page-wide: the reply count")
+    replies_from: Literal["replies", "posts"] = Field("replies", description=(
+        "posts: the count includes the opening post, so replies = shown − 1"))
+    replies_offset: int = Field(0, ge=-10, le=10, description="added to the shown reply count")
+    views: str | None = Field(None, description="page-wide: the view count")
+    next_page: str | None = Field(None, description="page-wide: the next page (address, number or true)")
+    pages: str | None = Field(None, description="page-wide: the number of pages")
+    page: str | None = Field(None, description="page-wide: this page's number")
+    official_reply: str | None = Field(None, description=(
+        "page-wide, message boards (留言板): the official reply object; it becomes a post by the unit it names"))
+    official_unit: str | None = Field(None, description="within the reply: the replying unit (回复单位)")
+    official_time: str | None = Field(None, description="within the reply: the reply time (回复时间)")
+    official_body: str | None = Field(None, description="within the reply: the reply text (回复内容)")
+
+
+class GenericSelectors(_Model):
+    """A forum described by selectors (HTML pages) or JMESPath expressions (JSON answers): engine ``generic``."""
+
+    format: Literal["html", "json"] = Field("html", description=(
+        "html: pages read by CSS/XPath selectors; json: API answers read by JMESPath expressions"))
+    board_url: str = Field(description="board page (or endpoint) URL relative to base_url, with {fid} and {page}")
+    thread_url: str = Field(description="thread page (or endpoint) URL relative to base_url, with {tid} and {page}")
+    tid_pattern: str | None = Field(None, description=(
+        "regex on thread links whose group 1 is the thread id (required for html)"))
     uid_pattern: str | None = Field(None, description="regex on profile links whose group 1 is the user id")
     time_formats: list[str] = Field(default_factory=list, description=(
-        "strptime formats of absolute times, e.g. '%Y-%m-%d %H:%M:%S'; relative English/Chinese text is "
-        "always understood"))
-    threads: ListSelectors = Field(description="board page selectors: one row per thread")
-    posts: ThreadSelectors = Field(description="thread page selectors: one element per post")
+        "strptime formats of absolute times, e.g. '%Y-%m-%d %H:%M:%S'; relative English/Chinese text, unix "
+        "times and ISO 8601 are always understood"))
+    link_url: str | None = Field(None, description=(
+        "json: the thread's page for people, with {tid} (reports and the web view link to it)"))
+    board_body: str | None = Field(None, description=(
+        "json: POST this body (with {fid} and {page}) to board_url instead of a GET"))
+    thread_body: str | None = Field(None, description="json: POST this body (with {tid} and {page}) to thread_url")
+    board_next_url: str | None = Field(None, description=(
+        "json, for a list paged by a cursor: the next page's URL with {fid} and {next} (what next_page gives)"))
+    thread_next_url: str | None = Field(None, description=(
+        "json, for posts paged by a cursor: the next page's URL with {tid} and {next}"))
+    body_type: Literal["json", "form"] = Field("json", description="json: how a POST body is sent")
+    headers: dict[str, str] = Field(default_factory=dict, description=(
+        "json: extra request headers (a token: use ${ENV_VAR})"))
+    threads: ListSelectors | JsonListFields = Field(discriminator="format", description=(
+        "board page: one row per thread"))
+    posts: ThreadSelectors | JsonPostFields = Field(discriminator="format", description=(
+        "thread page: one element per post"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_share_the_format(cls, data: Any) -> Any:
+        """Each section is read in the block's format (the operator writes ``format`` once)."""
+        if isinstance(data, dict):
+            fmt = data.get("format", "html")
+            data = {**data, **{k: {"format": fmt, **data[k]} for k in ("threads", "posts")
+                               if isinstance(data.get(k), dict)}}
+        return data
+
+    @model_validator(mode="after")
+    def _html_needs_tid_pattern(self) -> GenericSelectors:
+        if self.format == "html" and not self.tid_pattern:
+            raise ValueError("tid_pattern is required for html pages (the regex that finds the thread id in links)")
+        return self
 
     @field_validator("tid_pattern", "uid_pattern")
     @classmethod
@@ -364,17 +474,110 @@ class Forum(_Model):
 
 
 class Account(_Model):
-    """A forum user who speaks for a unit; give uid, username or both."""
+    """A forum user who speaks for a unit; give uid, username or both, or a profile link."""
 
     forum: str = Field(description="forum id")
-    uid: int | None = Field(None, description="the user's id on the forum")
+    uid: str | None = Field(None, description=(
+        "the user's id on the forum, as its profile links show it: a number (Discuz!, phpwind: 7 and '7' are "
+        "the same) or a name (/user/<name>)"))
     username: str | None = Field(None, description="the user's name on the forum")
+    profile: str | None = Field(None, description=(
+        "a link to the user's profile page on that forum (e.g. home.php?mod=space&uid=9): the uid is read from it"))
+
+    @field_validator("uid", mode="before")
+    @classmethod
+    def _uid_text(cls, v: Any) -> Any:
+        """A uid is kept as text: a YAML number becomes its decimal string."""
+        if isinstance(v, bool) or isinstance(v, float):
+            raise ValueError(f"a uid is a whole number or a name, not {v!r}")
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, str):
+            if not v.strip():
+                raise ValueError("the uid is empty")
+            return v.strip()
+        return v
 
     @model_validator(mode="after")
     def _some_key(self) -> Account:
-        if self.uid is None and not self.username:
-            raise ValueError("an account needs a uid or a username")
+        if self.uid is None and not self.username and not self.profile:
+            raise ValueError("an account needs a uid, a username or a profile link")
         return self
+
+
+# engines whose user ids are numbers (a uid given as a name can never match one of their authors)
+_NUMERIC_UID_ENGINES = {"discuz", "discuz-touch", "discuz-api", "discuz-auto", "discuz7", "phpwind"}
+
+
+def _resolve_accounts(unit_index: int, unit: Unit, forums: dict[str, Forum]) -> Unit:
+    """The unit with each account's uid in the form its forum's pages give it: a profile link read by
+    the forum's engine, a number on the numeric engines ("007" → "7"). _At for a link off the forum,
+    a link naming no user, a uid that disagrees with the link, or a name on a numeric engine."""
+    accounts = []
+    for j, a in enumerate(unit.accounts):
+        forum = forums.get(a.forum)
+        if forum is None:  # an unknown forum: Config._references says so
+            accounts.append(a)
+            continue
+        where = (unit_index, "accounts", j)  # below `units`
+        uid = a.uid
+        if a.profile is not None:
+            found = _profile_uid(a.profile, forum, (*where, "profile"))
+            if uid is not None and _same_uid(uid, found, forum) is False:
+                raise _At((*where, "uid"),
+                          f"uid {uid!r} is not the user of the profile link, which names uid {found!r}")
+            uid = found
+        if uid is not None and forum.engine in _NUMERIC_UID_ENGINES:
+            if not uid.isdigit():
+                raise _At((*where, "uid"), f"uid {uid!r} is not a number: users on {forum.engine} forums have "
+                                           "numeric ids (give a name as `username`)")
+            uid = str(int(uid))
+        accounts.append(a if uid == a.uid else a.model_copy(update={"uid": uid}))
+    return unit.model_copy(update={"accounts": accounts}) if accounts != unit.accounts else unit
+
+
+def _same_uid(given: str, found: str, forum: Forum) -> bool:
+    if forum.engine in _NUMERIC_UID_ENGINES and given.isdigit():
+        return int(given) == int(found)
+    return given == found
+
+
+def _profile_uid(link: str, forum: Forum, loc: tuple[Any, ...]) -> str:
+    """The uid in a profile link on ``forum``, read by the forum's own engine."""
+    from urllib.parse import urljoin, urlsplit
+
+    from scrapers import get_engine  # the engines load only for a config with profile links
+    from scrapers.records import Site
+    url = urljoin(forum.base_url, link.strip())
+    here, there = urlsplit(forum.base_url), urlsplit(url)
+    if there.scheme not in ("http", "https") or (there.hostname, there.port) != (here.hostname, here.port):
+        raise _At(loc, f"the profile link {link!r} is not on forum {forum.id!r} ({forum.base_url})")
+    engine = "discuz" if forum.engine == "discuz-auto" else forum.engine
+    site = Site(base_url=forum.base_url, timezone=forum.timezone,
+                options=forum.generic.model_dump() if forum.generic else None)
+    try:
+        uid = get_engine(engine).uid_from_url(url, site)
+    except Exception as exc:  # noqa: BLE001 - an engine that cannot read it: the link names no uid
+        uid, why = None, f": {exc}"
+    else:
+        why = ""
+    if not uid:
+        if engine == "generic":
+            pattern = forum.generic.uid_pattern if forum.generic else None
+            hint = f"generic.uid_pattern {pattern!r} finds none in it" if pattern else "generic.uid_pattern is not set"
+        elif engine in _PROFILE_LINKS:
+            hint = f"{engine} profile links look like {_PROFILE_LINKS[engine]}"
+        else:
+            hint = f"the {engine} engine finds no user id in it"
+        raise _At(loc, f"the profile link {link!r} names no user: {hint}{why}")
+    return uid
+
+
+_PROFILE_LINKS = {"discuz": "home.php?mod=space&uid=N or space-uid-N.html",
+                  "discuz-touch": "home.php?mod=space&uid=N or space-uid-N.html",
+                  "discuz-api": "home.php?mod=space&uid=N or space-uid-N.html",
+                  "discuz7": "space.php?uid=N or space-uid-N.html",
+                  "phpwind": "u.php?uid=N, u-htm-uid-N.html or index.php?m=space&uid=N"}
 
 
 class Unit(_Model):
@@ -717,6 +920,13 @@ class Config(_Model):
             raise ValueError(problem)
         return v
 
+    @field_validator("units")
+    @classmethod
+    def _accounts(cls, v: list[Unit], info: ValidationInfo) -> list[Unit]:
+        """Accounts' uids as their forums give them (profile links read, numbers normalised)."""
+        forums = {f.id: f for f in info.data.get("forums") or []}
+        return [_resolve_accounts(i, u, forums) for i, u in enumerate(v)]
+
     _limits = field_validator("check_interval_minutes", "alert_after_hours", "backoff_max_minutes",
                               "inactive_after_days")(classmethod(_within_limit))
 
@@ -1014,7 +1224,9 @@ def parse_config(text: str, path: str = "config.yaml", *, optional_secrets: bool
     except ValidationError as exc:
         errors = exc.errors()
         err = errors[0]
-        loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+        # validator names and the generic sections' format tags are not keys of the file
+        loc = tuple(p for i, p in enumerate(err["loc"]) if not str(p).startswith("function-")
+                    and not (p in ("html", "json") and i and err["loc"][i - 1] in ("threads", "posts")))
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, _At):
             loc += cause.loc

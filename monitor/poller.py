@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urljoin
 
@@ -27,7 +27,7 @@ from monitor.errors import StorageError
 from scrapers import discuz, discuz_api, get_engine, rss
 from scrapers.errors import FetchError, LoginError, ParseError, ScraperError, StopRequested
 from scrapers.fetch import Fetcher
-from scrapers.records import PromptPage, Site, ThreadPage, ThreadRow
+from scrapers.records import Post, PromptPage, Site, ThreadPage, ThreadRow
 from scrapers.session import forget_session, load_session, save_session, session_path
 
 Clock = Callable[[], datetime]
@@ -328,15 +328,20 @@ class ForumPoller:
 
     def _get_parsed(self, url: str, parse):
         """Fetch and parse; on a login wall, log in again once per poll and retry."""
-        page = self.fetcher.get(url)
+        page = self._fetch(url)
         parsed = parse(page, self.site)
         if (isinstance(parsed, PromptPage) and parsed.reason == "login_required"
                 and self.forum.login is not None and not self._logged_in_this_poll):
             logger.info("{} asks for a login: logging in again", url)
             self._login()
-            page = self.fetcher.get(url)
+            page = self._fetch(url)
             parsed = parse(page, self.site)
         return page, parsed
+
+    def _fetch(self, url: str):
+        """One page, fetched the way the engine says (a JSON endpoint may want a POST), else a GET."""
+        fetch = getattr(self.engine, "fetch", None)
+        return fetch(self.fetcher, url, self.site) if fetch else self.fetcher.get(url)
 
     def _check_stop(self) -> None:
         if self.stop is not None and self.stop.is_set():
@@ -359,6 +364,7 @@ class ForumPoller:
         start = 1 if full else self._first_page_to_read(known)
         url: str | None = self.engine.thread_url(self.site, tid, start)
         seen: set[int] = set()
+        floors: dict[int, int] | None = {} if start == 1 else None  # pid → floor, read from the first page
         result.threads_fetched += 1
         while url:
             try:
@@ -383,6 +389,8 @@ class ForumPoller:
             if parsed.next_page and parsed.posts and self.ppp != len(parsed.posts):
                 self.ppp = len(parsed.posts)
                 self.repo.set_posts_per_page(self.forum.id, self.ppp)
+            if floors is not None:
+                parsed.posts = _floors_by_order(parsed.posts, floors)
             seen.update(p.pid for p in parsed.posts)
             now = self.clock()
             done = None if parsed.next_page else ReadDone(parsed.page, now, frozenset(seen) if full else None)
@@ -445,3 +453,16 @@ def poll_forum(config: Config, forum: Forum, repo: Repository, clock: Clock = ut
     finally:
         if own:
             fetcher.close()
+
+
+def _floors_by_order(posts: list[Post], floors: dict[int, int]) -> list[Post]:
+    """Posts numbered 1, 2, … in the order read from the thread's first page, when the page gives
+    no floors at all (a generic forum without a floor field): floor 1 is the opening post, which
+    dates the thread. ``floors`` (pid → floor) carries on across pages; a post repeated from the
+    page before keeps its number."""
+    if any(p.floor is not None for p in posts):
+        floors.update((p.pid, p.floor) for p in posts if p.floor is not None)
+        return posts
+    for p in posts:
+        floors.setdefault(p.pid, len(floors) + 1)
+    return [replace(p, floor=floors[p.pid]) for p in posts]

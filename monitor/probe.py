@@ -10,19 +10,21 @@ from monitor.errors import SpokeswatchError
 from scrapers import detect_engine, get_engine
 from scrapers.errors import ScraperError
 from scrapers.fetch import Fetcher
-from scrapers.records import Page, PromptPage, Site, ThreadListPage
+from scrapers.records import Page, PromptPage, Site, ThreadListPage, user_id
 
 
 def _iso(dt: datetime | None, tz: ZoneInfo) -> str | None:
     return dt.astimezone(tz).isoformat() if dt else None
 
 
-def _load(target: str, now: datetime | None, base_url: str | None) -> tuple[Page, str, list[str]]:
+def _load(target: str, now: datetime | None, base_url: str | None, engine: str = "auto",
+          site: Site | None = None) -> tuple[Page, str, list[str]]:
     warnings = []
     if target.startswith(("http://", "https://")):
         base = base_url or urljoin(target, ".")
+        fetch = getattr(get_engine(engine), "fetch", None) if engine != "auto" and site is not None else None
         with Fetcher(base, rate_limit=0, retries=1) as fetcher:
-            page = fetcher.get(target)
+            page = fetch(fetcher, target, site) if fetch else fetcher.get(target)
         return page, base, warnings
     path = Path(target)
     try:
@@ -42,8 +44,9 @@ def probe_target(target: str, engine: str, now: datetime | None, base_url: str |
     ``engine`` "auto" picks the engine the page names (Discuz!'s generator meta, the
     mobile API's JSON envelope, touch markup), else the desktop Discuz! engine."""
     try:
-        page, base, warnings = _load(target, now, base_url)
-    except ScraperError as exc:
+        site = Site(base_url, tz_name, options=options) if base_url and options else None
+        page, base, warnings = _load(target, now, base_url, engine, site)
+    except (ScraperError, KeyError) as exc:
         raise SpokeswatchError(str(exc)) from None
     if engine == "auto":
         engine = detect_engine(page.body) or "discuz"
@@ -67,14 +70,15 @@ def probe_target(target: str, engine: str, now: datetime | None, base_url: str |
     out["page"], out["total_pages"] = parsed.page, parsed.total_pages
     if isinstance(parsed, ThreadListPage):
         out["fid"] = parsed.fid
-        out["threads"] = [{"tid": r.tid, "title": r.title, "url": r.url, "author": r.author, "uid": r.author_uid,
-                           "posted_at": _iso(r.posted_at, tz), "replies": r.replies, "views": r.views,
+        out["threads"] = [{"tid": r.tid, "title": r.title, "url": r.url, "author": r.author,
+                           "uid": user_id(r.author_uid), "posted_at": _iso(r.posted_at, tz),
+                           "replies": r.replies, "views": r.views,
                            "last_post_at": _iso(r.last_post_at, tz), "last_poster": r.last_poster,
                            "category": r.category, "sticky": r.sticky} for r in parsed.threads]
     else:
         out.update(tid=parsed.tid, title=parsed.title, category=parsed.category,
                    replies=parsed.replies, views=parsed.views)
-        out["posts"] = [{"pid": p.pid, "floor": p.floor, "author": p.author, "uid": p.author_uid,
+        out["posts"] = [{"pid": p.pid, "floor": p.floor, "author": p.author, "uid": user_id(p.author_uid),
                          "posted_at": _iso(p.posted_at, tz), "body": p.body, "edit_note": p.edit_note,
                          "on_behalf_of": p.on_behalf_of}
                         for p in parsed.posts]
@@ -109,8 +113,9 @@ def format_probe(r: dict) -> str:
                      f"{p['author'] or '?'} (uid {p['uid']})  {head}")
         if p["edit_note"]:
             lines.append(f"        edit: {p['edit_note']}")
-    if r.get("total_pages"):
-        lines.append(f"page {r['page']} of {r['total_pages']}; next page: {r['next_page'] or 'none'}")
+    if r["kind"] != "prompt":
+        of = f" of {r['total_pages']}" if r.get("total_pages") else ""
+        lines.append(f"page {r.get('page') or '?'}{of}; next page: {r['next_page'] or 'none'}")
     lines += [f"warning: {w}" for w in r["warnings"]]
     return "\n".join(lines)
 

@@ -139,6 +139,11 @@ class Fetcher:
         """GET a page (following on-host redirects); raise FetchError when it cannot."""
         return self._fetch("GET", url)
 
+    def request(self, method: str, url: str, *, content: bytes | None = None,
+                headers: dict[str, str] | None = None) -> Page:
+        """GET or POST one page with a body and headers of its own (a JSON API's endpoint)."""
+        return self._fetch(method, url, content=content, headers=headers)
+
     def post(self, url: str, form: dict[str, str]) -> Page:
         """POST a form (a login); redirects after it are followed with GET, on this host only.
 
@@ -156,27 +161,29 @@ class Fetcher:
     def clear_cookies(self) -> None:
         self._client.cookies.clear()
 
-    def _fetch(self, method: str, url: str, form: dict[str, str] | None = None) -> Page:
+    def _fetch(self, method: str, url: str, form: dict[str, str] | None = None, *,
+               content: bytes | None = None, headers: dict[str, str] | None = None) -> Page:
         url = self.check_url(url)
         for _ in range(_MAX_REDIRECTS + 1):
-            response = self._send_with_retries(method, url, form)
+            response = self._send_with_retries(method, url, form, content, headers)
             if response.is_redirect and "location" in response.headers:
                 url = self.check_url(urljoin(url, response.headers["location"]))
-                method, form = "GET", None
+                method, form, content = "GET", None, None
                 continue
             return Page(url=url, body=response.content, server_now=_server_now(response),
                         status=response.status_code,
                         content_type=response.headers.get("content-type"))
         raise FetchError(url, f"more than {_MAX_REDIRECTS} redirects")
 
-    def _send_with_retries(self, method: str, url: str, form: dict[str, str] | None) -> httpx.Response:
+    def _send_with_retries(self, method: str, url: str, form: dict[str, str] | None,
+                           content: bytes | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
         attempt = 0
         while True:
             # also checks the stop event when there is nothing to wait for
             _pause(HostRateLimiter.reserve(self.host, self.rate_limit), self.sleep, self.stop, url)
             self.stats.requests += 1
             try:
-                response = self._client.request(method, url, data=form)
+                response = self._client.request(method, url, data=form, content=content, headers=headers)
                 self.stats.bytes += len(response.content)
                 if response.status_code not in _RETRY_STATUSES:
                     return response

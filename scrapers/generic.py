@@ -19,23 +19,35 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 from zoneinfo import ZoneInfo
 
 import soupsieve
 from bs4 import BeautifulSoup
 from lxml import etree
 
+from scrapers import generic_json
 from scrapers.errors import ParseError
 from scrapers.lxmlutil import body_text, html_doc, text_of, xall
 from scrapers.records import ParsedPage, Post, Site, ThreadListPage, ThreadPage, ThreadRow
 from scrapers.timeparse import ForumTime, parse_relative
 
 NAME = "generic"
-_EN_AGO = re.compile(r"(\d+|an?|one)\s*(second|sec|minute|min|hour|day|week|month|year)s?\s+ago", re.I)
-_EN_SECONDS = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600, "day": 86400, "week": 604800,
-               "month": 2592000, "year": 31536000}
-_INT = re.compile(r"\d[\d,]*")
+_AGO = re.compile(r"(\d+|an?|one)\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?"
+                  r"|秒钟?|分钟|小时|个?钟头|天|周|星期|个月|月|年)\s*(?:ago|前|以前)", re.I)
+_COUNT = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(万|千|[kKwW](?![a-zA-Z]))?")
+_COUNT_SCALE = {"万": 10000, "w": 10000, "W": 10000, "千": 1000, "k": 1000, "K": 1000}
+
+
+def _unit_span(unit: str) -> tuple[float, float]:
+    """(shortest, longest) length in seconds of a relative-time unit ("month" is 28 to 31 days)."""
+    u = unit.lower()
+    for keys, span in ((("sec", "秒"), (1, 1)), (("min", "分"), (60, 60)), (("h", "小时", "钟头"), (3600, 3600)),
+                       (("day", "天"), (86400, 86400)), (("week", "周", "星期"), (604800, 604800)),
+                       (("month", "月"), (28 * 86400, 31 * 86400)), (("year", "年"), (365 * 86400, 366 * 86400))):
+        if u.startswith(keys) or any(k in u for k in keys if not k.isascii()):
+            return span
+    raise ValueError(unit)
 
 
 def _opts(site: Site) -> Mapping[str, Any]:
@@ -46,25 +58,57 @@ def _opts(site: Site) -> Mapping[str, Any]:
 
 # ---- URLs ---------------------------------------------------------------
 
+def _json(site: Site) -> bool:
+    """Whether the forum's pages are JSON answers (``format: json``: scrapers.generic_json)."""
+    return _opts(site).get("format") == "json"
+
+
 def board_url(site: Site, fid: int, page: int = 1) -> str:
+    if _json(site):
+        return generic_json.board_url(site, fid, page)
     return urljoin(site.base_url, _opts(site)["board_url"].format(fid=fid, page=page))
 
 
 def thread_url(site: Site, tid: int, page: int = 1) -> str:
+    if _json(site):
+        return generic_json.thread_url(site, tid, page)
     return urljoin(site.base_url, _opts(site)["thread_url"].format(tid=tid, page=page))
 
 
 def tid_from_url(url: str, site: Site | None = None) -> int | None:
     if site is None:
         return None
+    if _json(site):
+        return generic_json.tid_from_url(url, site)
     m = re.search(_opts(site)["tid_pattern"], url)
     return int(m.group(1)) if m else None
+
+
+def fetch(fetcher, url: str, site: Site):
+    """Fetch one page the way the forum serves it: a JSON endpoint may want a POST body and headers."""
+    if not _json(site):
+        return fetcher.get(url)
+    method, body, headers = generic_json.request(url, site)
+    return fetcher.request(method, url, content=body, headers=headers)
+
+
+def uid_from_url(url: str | None, site: Site) -> str | None:
+    """The user id in a profile link, by ``uid_pattern``: a number or a name, as a string."""
+    pattern = _opts(site).get("uid_pattern")
+    return _uid(url, pattern) if pattern else None
+
+
+def uid_value(uid: str | None, link: str | None, site: Site) -> str | None:
+    """A JSON row's user id: the ``uid`` field as text, else from its profile link by ``uid_pattern``."""
+    if uid:
+        return uid
+    return _uid(urljoin(site.base_url, link), _opts(site).get("uid_pattern")) if link else None
 
 
 # ---- fields -------------------------------------------------------------
 
 _XPATH_START = ("/", "./", "(", "xpath:")
-_NOT_SELECTORS = {"pid_pattern"}  # keys of a section that hold something else
+_NOT_SELECTORS = {"pid_pattern", "format", "replies_from", "replies_offset"}  # keys that are settings
 
 
 def is_xpath(selector: str) -> bool:
@@ -182,8 +226,31 @@ def check_selectors(section: Mapping[str, Any], key: str) -> list[str]:
 
 
 def _int(text: str | None) -> int | None:
-    m = _INT.search(text or "")
-    return int(m.group().replace(",", "")) if m else None
+    m = re.search(r"\d+", text or "")
+    return int(m.group()) if m else None
+
+
+def read_count(value) -> int | None:
+    """A count as shown: 1234, "1,234", "1.2万" (12000), "3.5k", "12 replies"; None when there is none."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    m = _COUNT.search(str(value))
+    if not m:
+        return None
+    number = float(m.group(1).replace(",", ""))
+    return int(round(number * _COUNT_SCALE.get(m.group(2) or "", 1)))
+
+
+def replies_shown(value, spec: Mapping[str, Any]) -> int | None:
+    """The reply count from a shown count: ``replies_from: posts`` means the count includes the
+    opening post; ``replies_offset`` adds a fixed amount. Never below zero."""
+    n = read_count(value)
+    if n is None:
+        return None
+    n += (-1 if spec.get("replies_from") == "posts" else 0) + int(spec.get("replies_offset") or 0)
+    return max(0, n)
 
 
 def _id(text: str | None, pattern: str | None) -> int | None:
@@ -195,12 +262,25 @@ def _id(text: str | None, pattern: str | None) -> int | None:
     return _int(text)
 
 
-def parse_time(text: str | None, formats: list[str], server_now: datetime, tz: ZoneInfo) -> ForumTime | None:
-    """An absolute time in one of ``formats`` (local to ``tz`` unless it has an offset), or a
-    relative one in English or Chinese, against the server's clock."""
-    if not text:
+def _uid(href: str | None, pattern: str | None) -> str | None:
+    """A user id from a profile link: group 1 of ``uid_pattern`` (a number or a name), unquoted;
+    without a pattern, the link's first number."""
+    if not href:
         return None
-    text = " ".join(text.replace("\xa0", " ").split())
+    m = re.search(pattern or r"(\d+)", href)
+    return unquote(m.group(1)).strip() or None if m else None
+
+
+def parse_time(text, formats: list[str], server_now: datetime, tz: ZoneInfo) -> ForumTime | None:
+    """An absolute time in one of ``formats`` (local to ``tz`` unless it has an offset), a unix
+    time (seconds or milliseconds, as a number or digits: JSON APIs), ISO 8601, or a relative one in
+    English or Chinese against the server's clock."""
+    if text is None or text == "" or isinstance(text, bool):
+        return None
+    epoch = _epoch(text)
+    if epoch is not None:
+        return epoch
+    text = " ".join(str(text).replace("\xa0", " ").split())
     for fmt in formats:
         try:
             dt = datetime.strptime(text, fmt)
@@ -213,19 +293,57 @@ def parse_time(text: str | None, formats: list[str], server_now: datetime, tz: Z
         elif precision == 43200:
             dt = dt.replace(hour=12)
         return ForumTime(dt.astimezone(timezone.utc), precision)
-    if text.lower() in ("just now", "now", "moments ago"):
+    iso = _iso(text, tz)
+    if iso is not None:
+        return iso
+    if text.lower() in ("just now", "now", "moments ago", "a few seconds ago", "刚刚", "刚才"):
         return ForumTime(server_now.astimezone(timezone.utc), 1)
-    m = _EN_AGO.search(text)
+    m = _AGO.search(text)
     if m:
-        n = 1 if m.group(1).lower() in ("a", "an", "one") else int(m.group(1))
-        step = _EN_SECONDS[m.group(2).lower()]
-        return ForumTime(server_now.astimezone(timezone.utc) - timedelta(seconds=n * step + step / 2),
-                         max(1, step // 2))
+        return rounded_ago(m.group(1), m.group(2), server_now)
     if text.lower().startswith("yesterday"):
         day = server_now.astimezone(tz).date() - timedelta(days=1)
         return ForumTime(datetime.combine(day, datetime.min.time(), tz).replace(hour=12).astimezone(timezone.utc),
                          43200)
     return parse_relative(text, server_now, tz)
+
+
+def _epoch(value) -> ForumTime | None:
+    """A unix time: a number, or 9 to 13 digits (13: milliseconds)."""
+    if isinstance(value, str):
+        if not (value.isdigit() and 9 <= len(value) <= 13):
+            return None
+        value = int(value)
+    if not isinstance(value, (int, float)) or value <= 0:
+        return None
+    seconds = value / 1000 if value > 1e11 else value
+    return ForumTime(datetime.fromtimestamp(seconds, timezone.utc), 0)
+
+
+def _iso(text: str, tz: ZoneInfo) -> ForumTime | None:
+    """ISO 8601 ("2026-11-29T08:15:42.123Z", "2026-11-29T08:15:42+08:00"); local to ``tz`` without an offset."""
+    if "T" not in text[8:13]:
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    precision = 0 if text.count(":") >= 2 else 30
+    dt = dt if dt.tzinfo else dt.replace(tzinfo=tz)
+    return ForumTime(dt.astimezone(timezone.utc) + timedelta(seconds=precision), precision)
+
+
+def rounded_ago(count: str, unit: str, server_now: datetime) -> ForumTime:
+    """"N units ago" as a window holding every time that is shown so: forums round the elapsed time
+    down (6 days → "6 days ago") or to the nearest unit (6 days → "1 week ago"), so N covers
+    [N − ½, N + 1) units (a month 28–31 days, a year 365–366); the window's middle, its half-width."""
+    n = 1 if count.lower() in ("a", "an", "one") else int(count)
+    shortest, longest = _unit_span(unit)
+    earliest = max(0.0, (n - 0.5) * shortest)
+    latest = (n + 1) * longest
+    middle = (earliest + latest) / 2
+    return ForumTime(server_now.astimezone(timezone.utc) - timedelta(seconds=middle),
+                     max(1, int((latest - earliest) / 2 + 0.5)))
 
 
 class _Fields:
@@ -271,6 +389,8 @@ def _start(page, site: Site, section: str, key: str):
 
 def parse_thread_list(page, site: Site) -> ThreadListPage:
     """Rows from a board page, by the ``threads`` selectors."""
+    if _json(site):
+        return generic_json.parse_thread_list(page, site)
     o, tz, spec, formats, tree, fields = _start(page, site, "threads", "row")
     rows, warnings = [], []
     for el in _rows(tree, spec, "row", "threads", page.url):
@@ -285,9 +405,9 @@ def parse_thread_list(page, site: Site) -> ThreadListPage:
         title = fields.get(el, "title") if spec.get("title") else tree.link_text(el, spec["link"])
         rows.append(ThreadRow(
             tid=tid, title=title or "", url=thread_url(site, tid), author=fields.get(el, "author"),
-            author_uid=_id(author_href, o.get("uid_pattern")) if author_href else None,
+            author_uid=_uid(author_href, o.get("uid_pattern")),
             posted_at=posted.at if posted else None, posted_precision=posted.precision if posted else 0,
-            replies=_int(fields.get(el, "replies")), views=_int(fields.get(el, "views")),
+            replies=replies_shown(fields.get(el, "replies"), spec), views=read_count(fields.get(el, "views")),
             last_post_at=last.at if last else None, last_post_precision=last.precision if last else 0,
             last_poster=fields.get(el, "last_poster"), category=fields.get(el, "category")))
     return ThreadListPage(fid=None, threads=rows, page=1, total_pages=None, next_page=_next(tree, spec, page.url),
@@ -296,6 +416,8 @@ def parse_thread_list(page, site: Site) -> ThreadListPage:
 
 def parse_thread(page, site: Site) -> ThreadPage:
     """Posts from a thread page, by the ``posts`` selectors."""
+    if _json(site):
+        return generic_json.parse_thread(page, site)
     o, tz, spec, formats, tree, fields = _start(page, site, "posts", "post")
     posts, warnings = [], []
     tid = tid_from_url(page.url, site)
@@ -309,8 +431,9 @@ def parse_thread(page, site: Site) -> ThreadPage:
         author_href = fields.get(el, "author_link")
         body_el = tree.node(el, spec.get("body"))
         posts.append(Post(
-            pid=pid, floor=_int(fields.get(el, "floor")), author=fields.get(el, "author"),
-            author_uid=_id(author_href, o.get("uid_pattern")) if author_href else None,
+            pid=pid, floor=_int(fields.get(el, "floor")) or (1 if spec.get("pid") == "#tid" else None),
+            author=fields.get(el, "author"),
+            author_uid=_uid(author_href, o.get("uid_pattern")),
             posted_at=posted.at if posted else None, posted_precision=posted.precision if posted else 0,
             body=tree.body(body_el) if body_el is not None else ""))
     reply = _official_reply(tree, spec, page, formats, tz, tid, len(posts))
@@ -344,6 +467,8 @@ def _official_reply(tree, spec, page, formats, tz, tid: int | None, count: int) 
 
 def parse_page(page, site: Site) -> ParsedPage:
     """A thread page if the post selector matches, else a board page."""
+    if _json(site):
+        return generic_json.parse_page(page, site)
     posts = _opts(site)["posts"]
     tree = _tree(page, posts, "post")
     if tree.node(tree.root, posts["post"]) is not None:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 SETTINGS = '''
@@ -69,6 +70,28 @@ class SpiritForum:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+SPOKESPERSON = "市水务局发言人"
+CITIZENS = ["alice", "荆门老张", "漳河水"]
+
+
+def sample_spec() -> dict:
+    """The forum the tests share: 25 topics (two list pages of 20), one of 26 comments (two
+    pages), the spokesperson answering every fourth topic 5 hours after it was posted."""
+    start = datetime(2026, 11, 2, 8, 0, 5)
+    topics = []
+    for n in range(25):
+        posted = start + timedelta(hours=7 * n, minutes=n)
+        comments = [{"user": CITIZENS[n % 3], "at": posted.isoformat(), "text": f"第{n}个问题：自来水发黄\n第二行"}]
+        if n % 4 == 0:
+            comments.append({"user": SPOKESPERSON, "at": (posted + timedelta(hours=5)).isoformat(),
+                             "text": "已安排检修，谢谢监督。"})
+        if n == 7:
+            comments += [{"user": CITIZENS[k % 3], "at": (posted + timedelta(minutes=30 + k)).isoformat(),
+                          "text": f"顶 {k}"} for k in range(24)]
+        topics.append({"title": f"问政{n}：小区自来水发黄", "comments": comments})
+    return {"users": CITIZENS + [SPOKESPERSON], "category": "网络问政", "topics": topics}
 
 
 def _free_port() -> int:

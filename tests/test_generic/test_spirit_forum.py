@@ -6,7 +6,6 @@ post, author, uid and time (to the minute the pages show).
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,10 +14,9 @@ import pytest
 from monitor.config import parse_config
 from monitor.service import Service
 from tests.helpers import ROOT
+from tests.test_generic.spirit_site import SPOKESPERSON
 
 TZ = ZoneInfo("Asia/Shanghai")
-SPOKESPERSON = "市水务局发言人"
-CITIZENS = ["alice", "荆门老张", "漳河水"]
 
 SELECTORS = """
     engine: generic
@@ -32,6 +30,7 @@ SELECTORS = """
         row: ".layout__topics__topic"
         link: "a.topic__link@href"
         replies: ".topic__comments"
+        replies_from: posts
         last_post_time: ".topic__date@title"
         next_page: "ul.paginator a:has(> i.fa-chevron-right)@href"
         empty: ".layout__topics p"
@@ -61,6 +60,7 @@ XPATH_SELECTORS = """
         row: "//*[contains(concat(' ', @class, ' '), ' layout__topics__topic ')]"
         link: ".//a[contains(concat(' ', @class, ' '), ' topic__link ')]/@href"
         replies: ".//*[contains(concat(' ', @class, ' '), ' topic__comments ')]"
+        replies_from: posts
         last_post_time: ".//*[contains(concat(' ', @class, ' '), ' topic__date ')]/@title"
         next_page: "//ul[contains(@class, 'paginator')]//a[i[contains(@class, 'fa-chevron-right')]]/@href"
         empty: "//*[contains(@class, 'layout__topics')]//p"
@@ -77,38 +77,14 @@ XPATH_SELECTORS = """
 """
 
 
-def _spec() -> dict:
-    start = datetime(2026, 11, 2, 8, 0, 5)
-    topics = []
-    for n in range(25):  # more than one page of topics (20 a page)
-        posted = start + timedelta(hours=7 * n, minutes=n)
-        comments = [{"user": CITIZENS[n % 3], "at": posted.isoformat(), "text": f"第{n}个问题：自来水发黄\n第二行"}]
-        if n % 4 == 0:
-            comments.append({"user": SPOKESPERSON, "at": (posted + timedelta(hours=5)).isoformat(),
-                             "text": "已安排检修，谢谢监督。"})
-        if n == 7:  # a long thread: more than one page of comments (20 a page)
-            comments += [{"user": CITIZENS[k % 3], "at": (posted + timedelta(minutes=30 + k)).isoformat(),
-                          "text": f"顶 {k}"} for k in range(24)]
-        topics.append({"title": f"问政{n}：小区自来水发黄", "comments": comments})
-    return {"users": CITIZENS + [SPOKESPERSON], "category": "网络问政", "topics": topics}
+# the same forum with user ids that are names: Spirit's profile links are /user/<pk>/<slug>/, and
+# the slug of these users is their name (Chinese kept, percent-encoded in the link)
+NAME_SELECTORS = SELECTORS.replace('uid_pattern: "/user/(\\\\d+)/"', 'uid_pattern: "/user/\\\\d+/([^/]+)/"')
 
 
-@pytest.fixture(scope="module")
-def spirit(tmp_path_factory):
-    try:
-        import spirit  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("django-spirit is a test dependency: pip install -e '.[test]'")
-        pytest.skip("django-spirit not installed (pip install -e '.[test]')")
-    from tests.test_generic.spirit_site import start_spirit
-    forum = start_spirit(tmp_path_factory.mktemp("spirit"), _spec())
-    yield forum
-    forum.stop()
-
-
-def _config(spirit, db: str, selectors: str = SELECTORS):
+def _config(spirit, db: str, selectors: str = SELECTORS, account: str | None = None):
     uid = spirit.data["users"][SPOKESPERSON]
+    account = account or f"uid: {uid}"
     text = f"""
 database: {db}
 forums:
@@ -125,14 +101,18 @@ units:
   - id: water
     name: 市水务局
     accounts:
-      - {{forum: spirit, uid: {uid}}}
+      - {{forum: spirit, {account}}}
 """
     return parse_config(text, "spirit-config.yaml")
 
 
-@pytest.mark.parametrize("selectors", [SELECTORS, XPATH_SELECTORS], ids=["css", "xpath"])
-def test_every_thread_post_author_and_time_is_stored(spirit, tmp_path, selectors):
-    svc = Service(_config(spirit, f"sqlite:///{tmp_path / 'db.sqlite3'}", selectors))
+@pytest.mark.parametrize("selectors,names", [(SELECTORS, False), (XPATH_SELECTORS, False), (NAME_SELECTORS, True)],
+                         ids=["css", "xpath", "name-ids"])
+def test_every_thread_post_author_and_time_is_stored(spirit, tmp_path, selectors, names):
+    """Every thread, post, author, user id, floor and time; with name ids, the spokesperson's account
+    is given by its profile link and matched by the name the links carry."""
+    account = f'profile: "user/{spirit.data["users"][SPOKESPERSON]}/{SPOKESPERSON}/"' if names else None
+    svc = Service(_config(spirit, f"sqlite:///{tmp_path / 'db.sqlite3'}", selectors, account))
     [r] = svc.poll()
     assert r.status == "ok", (r.error, r.warnings[:5])
     from sqlalchemy import select
@@ -148,9 +128,11 @@ def test_every_thread_post_author_and_time_is_stored(spirit, tmp_path, selectors
     for topic in spirit.data["topics"]:
         t = threads[topic["pk"]]
         assert t.title == topic["title"] and t.posted_at is not None
+        assert t.replies == len(topic["comments"]) - 1  # Spirit's list shows comments, the first included
         for floor, c in enumerate(topic["comments"], start=1):
             p = posts[c["pk"]]
-            assert (p.author, p.author_uid, p.floor) == (c["user"], uids[c["user"]], floor)
+            uid = c["user"] if names else str(uids[c["user"]])
+            assert (p.author, p.author_uid, p.floor) == (c["user"], uid, floor)
             truth = datetime.fromisoformat(c["at"]).replace(tzinfo=TZ)
             assert abs(p.posted_at - truth) <= timedelta(seconds=p.posted_precision) and p.posted_precision == 30
             assert p.body == c["text"]
@@ -197,3 +179,14 @@ def test_probe_reports_what_the_selectors_find(spirit, tmp_path):
     data = json.loads(r.stdout)
     assert data["engine"] == "generic" and data["kind"] == "thread" and len(data["posts"]) == 20
     assert data["next_page"] and data["posts"][0]["author"] == "荆门老张"
+    # the plain output, as README step 1 asks the operator to read it: rows, the next page, warnings
+    board = f"{spirit.base_url}category/{spirit.data['category']}/"
+    half = SELECTORS.replace('last_post_time: ".topic__date@title"', 'last_post_time: ".topic__when@title"')
+    cfg.write_text(cfg.read_text("utf-8").replace(SELECTORS, half), "utf-8")
+    r = subprocess.run([sys.executable, "-m", "monitor", "probe", board, "-c", str(cfg), "--forum", "spirit"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stderr
+    newest = max(spirit.data["topics"], key=lambda t: t["comments"][-1]["at"])
+    assert f"tid {newest['pk']:>8}  {len(newest['comments']) - 1:>5} replies" in r.stdout
+    assert "page 1; next page: http://" in r.stdout and "page=2" in r.stdout
+    assert "warning: " in r.stdout and "threads.last_post_time '.topic__when@title' matched nothing" in r.stdout
