@@ -363,13 +363,37 @@ def config_check(config: str = ConfigOpt) -> None:
 def forum_add(url: str = typer.Argument(..., help="a board URL, e.g. http://bbs.example.cn/forum.php?mod=forumdisplay&fid=2"),
               config: str = ConfigOpt,
               kind: str = typer.Option("programme", help="programme or watched"),
-              engine: str = typer.Option("auto", help="auto, discuz, discuz-touch, discuz-api, discuz7, phpwind"),
-              forum_id: Optional[str] = typer.Option(None, "--id", help="id for a new forum (default: from the host)"),
-              name: Optional[str] = typer.Option(None, help="name for a new forum")) -> None:
-    """Inspect a board URL (engine, board id, a parse of its first page) and add it to config.yaml."""
-    from monitor.onboarding import add_board, inspect_board
+              engine: str = typer.Option("auto", help="auto, discuz, discuz-touch, discuz-api, discuz7, phpwind, "
+                                         "generic (any other forum software: proposes a commented generic: block "
+                                         "of selectors from the board page and a thread page)"),
+              forum_id: Optional[str] = typer.Option(None, "--id", help="id for a new forum (default: from the "
+                                                     "host); the id of a generic forum already configured adds "
+                                                     "the board to it, read with its selectors"),
+              name: Optional[str] = typer.Option(None, help="name for a new forum"),
+              fid: Optional[int] = typer.Option(None, "--fid", help="generic: the board's id, when the URL "
+                                                "shows none where board_url has {fid}"),
+              thread: Optional[str] = typer.Option(None, "--thread", help="generic: a thread page (with replies) "
+                                                   "to read the posts' markup from; default: the busiest thread "
+                                                   "on the board's first page")) -> None:
+    """Inspect a board URL (engine, board id, a parse of its first page) and add it to config.yaml.
+
+    With --engine generic (other forum software): read the board page and a thread page, propose a
+    generic: block of selectors, and write it commented, with TODO lines for what it could not tell."""
+    from monitor.onboarding import add_board, add_generic_board, add_generic_forum, generic_forum_for, inspect_board
     if kind not in ("programme", "watched"):
         _fail(f"--kind must be programme or watched, not {kind!r}", 2)
+    existing = generic_forum_for(config, url, forum_id) if engine in ("auto", "generic") else None
+    if engine == "generic" or existing:
+        try:
+            added = (add_generic_board(config, url, existing, kind, fid) if existing
+                     else add_generic_forum(config, url, kind, forum_id, name, fid, thread))
+        except SpokeswatchError as exc:
+            _fail(str(exc), 2)
+        for line in added.lines:
+            typer.echo(line)
+        if added.active:
+            config_check(config)
+        return
     try:
         found = inspect_board(url, engine)
         done = add_board(config, found, kind, forum_id, name)
