@@ -399,7 +399,12 @@ class GenericSelectors(_Model):
         """Each section is read in the block's format (the operator writes ``format`` once)."""
         if isinstance(data, dict):
             fmt = data.get("format", "html")
-            data = {**data, **{k: {"format": fmt, **data[k]} for k in ("threads", "posts")
+            for key in ("threads", "posts"):
+                section = data.get(key)
+                if isinstance(section, dict) and section.get("format", fmt) != fmt:
+                    raise ValueError(f"{key}: format {section['format']!r} differs from the block's {fmt!r}; "
+                                     "write `format` once, beside board_url")
+            data = {**data, **{k: {**data[k], "format": fmt} for k in ("threads", "posts")
                                if isinstance(data.get(k), dict)}}
         return data
 
@@ -407,6 +412,9 @@ class GenericSelectors(_Model):
     def _html_needs_tid_pattern(self) -> GenericSelectors:
         if self.format == "html" and not self.tid_pattern:
             raise ValueError("tid_pattern is required for html pages (the regex that finds the thread id in links)")
+        if self.thread_body and not self.link_url and not getattr(self.threads, "link", None):
+            raise ValueError("thread_body: every thread is read from the same address, so give link_url (the "
+                             "thread's page for people, with {tid}) or threads.link for reports to link to")
         return self
 
     @field_validator("tid_pattern", "uid_pattern")

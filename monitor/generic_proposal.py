@@ -36,6 +36,10 @@ from zoneinfo import ZoneInfo
 from bs4 import BeautifulSoup, Tag
 
 from monitor.errors import SpokeswatchError
+from scrapers import generic
+from scrapers.errors import ScraperError
+from scrapers.generic import read_count
+from scrapers.records import Page, Site
 
 
 class ProposalError(SpokeswatchError):
@@ -137,12 +141,15 @@ def _stable_classes(el: Tag) -> list[str]:
     return sorted(classes, key=lambda c: (bool(state.match(c)), -len(c)))
 
 
-def _title(html_text: str) -> str | None:
+def page_names(html_text: str) -> tuple[str | None, str | None]:
+    """(board name, site name) from the page title ("网络问政 - Spirit"): its first and last parts."""
     m = re.search(r"<title>\s*([^<]+?)\s*</title>", html_text, re.I | re.S)
     if not m:
-        return None
-    head = re.split(r"\s+[-|_–—]\s+|\s*[|–—]\s*", m.group(1).strip())[0].strip()
-    return head or None
+        return None, None
+    parts = [p.strip() for p in re.split(r"\s+[-|_–—]\s+|\s*[|–—]\s*", m.group(1)) if p.strip()]
+    if not parts:
+        return None, None
+    return parts[0], (parts[-1] if len(parts) > 1 else None)
 
 
 # ---- addresses --------------------------------------------------------------
@@ -159,6 +166,11 @@ _USERISH = re.compile(r"user|member|space|profile|home\.php|u\.php|uid|people|au
 
 
 _PROFILE_DIR = re.compile(r"u|users?|members?|profiles?|people|space|home|author|usr|accounts?|@", re.I)
+
+
+def escape_braces(text: str) -> str:
+    """Text as it is written in an address template (``str.format``): its own braces doubled."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _is_slug(segment: str) -> bool:
@@ -198,7 +210,7 @@ class _IdSpot:
     """Where an id sits in a set of addresses of one shape, and the regex and template it gives."""
 
     pattern: str
-    template: str | None  # path?query from the site root ("/..."), the id as {id}; None: a title in it too
+    template: str | None  # path?query from the site root ("/..."), the id as {tid}; None: a title in it too
     values: list[str]
 
 
@@ -234,16 +246,18 @@ def _id_spot(urls: list[_Url], prefer_keys: Iterable[str] = ()) -> _IdSpot | Non
 
 def _spot(first: _Url, urls: list[_Url], kind: str, where, sub) -> _IdSpot:
     segs = list(first.segments)
+    lit = [escape_braces(s) for s in segs]  # the template's text: its own braces doubled
     if kind == "query":
         values = [dict(u.query)[where] for u in urls]
         path = "/".join(segs)
         pattern = re.escape(path.rsplit("/", 1)[-1] or path) + r"\?(?:.*&)?" + re.escape(where) + r"=(\d+)"
         if not (path.rsplit("/", 1)[-1]):
             pattern = r"[?&]" + re.escape(where) + r"=(\d+)"
-        query = "&".join(f"{k}={{id}}" if k == where else f"{k}={v}" for k, v in first.query
+        query = "&".join(f"{escape_braces(k)}={{tid}}" if k == where else escape_braces(f"{k}={v}")
+                         for k, v in first.query
                          if k == where or (len({dict(u.query).get(k) for u in urls}) == 1
                                            and k.lower() not in _NOISE_KEYS and k.lower() not in _PAGE_KEYS))
-        return _IdSpot(pattern, f"{path}?{query}", values)
+        return _IdSpot(pattern, f"{'/'.join(lit)}?{query}", values)
     lead, same = _lead(segs, urls, where)
     if kind == "seg":
         values = [u.segments[where] for u in urls]
@@ -255,7 +269,8 @@ def _spot(first: _Url, urls: list[_Url], kind: str, where, sub) -> _IdSpot:
             tail.append(segs[k])
         ends_dir = where + 1 < len(segs)
         pattern = lead + "(\\d+)" + ("/" if ends_dir else "")
-        template = "/".join(segs[:where] + ["{id}"] + tail) + ("/" if ends_dir and (not tail or tail[-1]) else "")
+        template = "/".join(lit[:where] + ["{tid}"] + [escape_braces(t) for t in tail]) + (
+            "/" if ends_dir and (not tail or tail[-1]) else "")
         template = template.replace("//", "/")
         return _IdSpot(pattern, _with_query(template, first, urls) if same else None, values)
     # a number inside a segment: thread-12-1-1.html
@@ -266,13 +281,13 @@ def _spot(first: _Url, urls: list[_Url], kind: str, where, sub) -> _IdSpot:
     for p in parts:
         if p.isdigit():
             pieces.append("(\\d+)" if n == sub else r"\d+")
-            tpl.append("{id}" if n == sub else p)
+            tpl.append("{tid}" if n == sub else p)
             n += 1
         else:
             pieces.append(re.escape(p))
-            tpl.append(p)
+            tpl.append(escape_braces(p))
     pattern = lead + "".join(pieces)
-    template = "/".join(segs[:where] + ["".join(tpl)])
+    template = "/".join(lit[:where] + ["".join(tpl)])
     return _IdSpot(pattern, _with_query(template, first, urls) if same else None, values)
 
 
@@ -294,7 +309,7 @@ _NOISE_KEYS = {"extra", "from", "highlight", "spm", "utm_source", "utm_medium", 
 def _with_query(template: str, first: _Url, urls: list[_Url]) -> str:
     constant = [(k, v) for k, v in first.query if len({dict(u.query).get(k) for u in urls}) == 1
                 and k.lower() not in _NOISE_KEYS and k.lower() not in _PAGE_KEYS]
-    return template + ("?" + "&".join(f"{k}={v}" for k, v in constant) if constant else "")
+    return template + ("?" + "&".join(escape_braces(f"{k}={v}") for k, v in constant) if constant else "")
 
 
 def _user_spot(urls: list[_Url]) -> tuple[str, bool] | None:
@@ -315,12 +330,14 @@ def _user_spot(urls: list[_Url]) -> tuple[str, bool] | None:
 
 
 def _relative(url: str, base_url: str) -> str:
-    """``url`` (absolute, or a path from the site root) relative to ``base_url``."""
+    """``url`` (absolute, or a path from the site root; or a template of one) relative to ``base_url``."""
     base = urlsplit(base_url)
     u = urlsplit(urljoin(base_url, url))
     path = u.path
-    if path.startswith(base.path):
-        path = path[len(base.path):]
+    for prefix in dict.fromkeys((base.path, escape_braces(base.path))):  # a template's braces are doubled
+        if path.startswith(prefix):
+            path = path[len(prefix):]
+            break
     else:
         path = path.lstrip("/")
     return path + (f"?{u.query}" if u.query else "")
@@ -369,33 +386,33 @@ def fid_in_url(url: str, keep_names: bool = False) -> tuple[int, str] | None:
     if found is None:
         return None
     kind, where = found
+    lit = escape_braces  # the URL's own text in the template
     query_text = []
     for k, v in query:
         if kind == "query" and k == where:
-            query_text.append(f"{k}={{fid}}")
+            query_text.append(f"{lit(k)}={{fid}}")
         elif k.lower() in _PAGE_KEYS and v.isdigit():
-            query_text.append(f"{k}={{page}}")
+            query_text.append(f"{lit(k)}={{page}}")
         else:
-            query_text.append(f"{k}={v}")
+            query_text.append(lit(f"{k}={v}"))
     if kind == "query":
         fid = int(dict(query)[where])
-        path = p.path
+        path = lit(p.path)
     elif kind == "seg":
         fid = int(segs[where])
-        keep = segs[:where] + ["{fid}"]
         rest = segs[where + 1:]
         while not keep_names and rest and rest[0] and _is_slug(rest[0]):
             rest = rest[1:]  # the board's name after its id: the id alone finds it
-        path = "/".join(keep + rest)
+        path = "/".join([lit(s) for s in segs[:where]] + ["{fid}"] + [lit(s) for s in rest])
     else:
         i, m = where
         fid = int(m.group())
         seg = segs[i]
-        after = seg[m.end():]
+        after = lit(seg[m.end():])
         # "forum-2-1.html": the next number in the same segment is the page
         after = re.sub(r"\d+", "{page}", after, count=1) if re.match(r"[-_]\d+", after) else after
-        segs = segs[:i] + [seg[:m.start()] + "{fid}" + after] + segs[i + 1:]
-        path = "/".join(segs)
+        path = "/".join([lit(s) for s in segs[:i]] + [lit(seg[:m.start()]) + "{fid}" + after]
+                        + [lit(s) for s in segs[i + 1:]])
     return fid, path + ("?" + "&".join(query_text) if query_text else "")
 
 
@@ -433,11 +450,25 @@ TIME_FORMATS = [
     "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
     "%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y.%m.%d",
 ]
-_RELATIVE = re.compile(r"^(\d+|an?|one)\s*(秒钟?|分钟|小时|个?钟头|天|周|星期|个月|年|seconds?|secs?|minutes?|mins?|"
-                       r"hours?|hrs?|days?|weeks?|months?|years?)\s*(前|以前|ago)$|^(刚刚|刚才|半小时前|just now|yesterday.*|"
-                       r"(昨天|前天|今天)\s*\d{1,2}:\d{2})$", re.I)
 _TIME_ATTRS = ("datetime", "title", "data-time", "data-date", "data-datetime", "data-timestamp", "content")
-_NUMBER = re.compile(r"^\d[\d,]*(?:\.\d+)?\s*(?:万|千|[kKwW])?$")
+_UTC = ZoneInfo("UTC")
+
+
+def _is_count(text: str) -> bool:
+    """Whether ``text`` is a count and nothing else, as the engine reads counts ("1,234", "1.2万", "3.5k")."""
+    return generic._COUNT.fullmatch(text) is not None
+
+
+# a relative time as the whole text ("3 天前", not "alice 3 天前"): the engine's "N units ago", or a word
+_RELATIVE = re.compile(rf"(?:{generic._AGO.pattern})|刚刚|刚才|半小时前|just now|yesterday.*|"
+                       r"(?:昨天|前天|今天)\s*\d{1,2}:\d{2}", re.I)
+
+
+def _is_relative(text: str) -> bool:
+    """Whether ``text`` is a relative time and nothing else, one the engine reads ("3 天前", "2 hours ago",
+    "昨天 10:30", "刚刚")."""
+    return (_RELATIVE.fullmatch(text) is not None
+            and generic.parse_time(text, [], datetime.now(timezone.utc), _UTC) is not None)
 
 
 _LABEL = re.compile(r"^((?:发表于|发布于|发表时间|发布时间|回复于|回复时间|留言时间|提问时间|更新于|更新时间|时间|日期|"
@@ -460,7 +491,7 @@ def time_format(text: str) -> str | None:
                 continue
             if 1990 <= dt.year <= 2100:
                 return prefix + fmt
-        if _RELATIVE.match(rest):
+        if _is_relative(rest):
             return "relative"
     return None
 
@@ -743,6 +774,9 @@ class _Rows:
 
 
 def _find_rows(soup: BeautifulSoup, base: str, board_shape: tuple | None) -> _Rows | None:
+    """The repeated rows whose links to threads (on the page's own host) carry an id differing from row
+    to row; of several such groups, the most rows with the longest link texts."""
+    host = _Url.of(base).netloc
     best = None
     for members in _groups(soup, 3):
         # each row's links by address shape; of several of one shape, the one with the longest
@@ -750,8 +784,9 @@ def _find_rows(soup: BeautifulSoup, base: str, board_shape: tuple | None) -> _Ro
         by_shape: dict[tuple, dict[int, tuple[Tag, Tag]]] = defaultdict(dict)
         for m in members:
             for a in _links(m):
-                shape = _Url.of(urljoin(base, a["href"])).shape()
-                if shape == board_shape:
+                u = _Url.of(urljoin(base, a["href"]))
+                shape = u.shape()
+                if shape == board_shape or u.netloc != host:  # another site's pages are no thread of this board
                     continue
                 held = by_shape[shape].get(id(m))
                 if held is None or len(_text(a)) > len(_text(held[1])):
@@ -766,7 +801,7 @@ def _find_rows(soup: BeautifulSoup, base: str, board_shape: tuple | None) -> _Ro
             if spot is None or len(set(spot.values)) < 0.8 * len(rows):
                 continue  # thread ids differ from row to row
             texts = [_text(a) for a in links]
-            titles = [0 if (time_format(t) or _NUMBER.match(t)) else len(t) for t in texts]
+            titles = [0 if (time_format(t) or _is_count(t)) else len(t) for t in texts]
             score = len(rows) * (sum(titles) / len(titles))
             if best is None or score > best.score:
                 best = _Rows(rows, links, urls, spot, score)
@@ -804,7 +839,7 @@ def _items(row: Tag, skip: set[int]) -> list[_Item]:
         fmt = time_format(text)
         if fmt:
             out.append(_Item(el, None, text, fmt, sig))
-        elif _NUMBER.match(text):
+        elif _is_count(text):
             out.append(_Item(el, None, text, "number", sig))
     return out
 
@@ -876,8 +911,8 @@ def propose_board(html: str, url: str, page_url: str | None = None, tz: str = "A
     if found is None:
         raise ProposalError(
             f"{page_url}: no repeated rows with thread links found (looked for at least 3 elements of one "
-            "kind under one parent, each with a link whose address differs only by a number); is it a "
-            "board's thread list? A page built by JavaScript shows no rows to read")
+            f"kind under one parent, each with a link on {urlsplit(page_url).netloc} whose address differs only "
+            "by a number); is it a board's thread list? A page built by JavaScript shows no rows to read")
     rows, links, spot = found.rows, found.links, found.spot
     notes: list[str] = []
     threads: list[Key] = []
@@ -886,7 +921,7 @@ def propose_board(html: str, url: str, page_url: str | None = None, tz: str = "A
     fid_tpl = fid_in_url(url)
     first_thread = urljoin(base, links[0]["href"])
     base_url = _common_base([url, first_thread])
-    thread_url = _relative(spot.template.replace("{id}", "{tid}"), base_url) if spot.template else None
+    thread_url = _relative(spot.template, base_url) if spot.template else None
     if thread_url is None:
         notes.append(f"the thread links carry more than the id (e.g. {_relative(first_thread, base_url)}): "
                      "write thread_url with {tid} where a link without the title still opens the thread")
@@ -1000,7 +1035,7 @@ def propose_board(html: str, url: str, page_url: str | None = None, tz: str = "A
 
     header = _header(rows)
     counts = [g for g in _fields(rows, all_items, True, 0.6)
-              if not all(x is None or _int(x.text) == s.tid for x, s in zip(g, samples))]
+              if not all(x is None or read_count(x.text) == s.tid for x, s in zip(g, samples))]
     hinted: dict[str, list] = {}
     for group in counts:
         first = next(x for x in group if x is not None)
@@ -1010,7 +1045,7 @@ def propose_board(html: str, url: str, page_url: str | None = None, tz: str = "A
     unhinted = [g for g in counts if all(g is not h for h in hinted.values())]
     if "replies" not in hinted and "views" not in hinted and len(unhinted) >= 2:
         a, b = unhinted[0], unhinted[1]
-        smaller = sum(1 for x, y in zip(a, b) if x and y and _int(x.text) <= _int(y.text))
+        smaller = sum(1 for x, y in zip(a, b) if x and y and read_count(x.text) <= read_count(y.text))
         hinted["replies"], hinted["views"] = (a, b) if smaller >= 0.8 * len(rows) else (b, a)
         notes.append("replies and views told apart by size (replies ≤ views): check")
     elif "replies" not in hinted and len(unhinted) == 1:
@@ -1030,7 +1065,7 @@ def propose_board(html: str, url: str, page_url: str | None = None, tz: str = "A
         threads.append(Key(name, pick[0], note))
         if name.startswith("replies"):
             for s, x in zip(samples, group):
-                s.count = _int(x.text) if x is not None else None
+                s.count = read_count(x.text) if x is not None else None
     if not any(k.name.startswith("replies") for k in threads):
         threads.append(Key("replies", None, "no reply count found in the rows: every thread is read at "
                                             "each poll without one"))
@@ -1052,16 +1087,11 @@ def propose_board(html: str, url: str, page_url: str | None = None, tz: str = "A
     return BoardProposal(page_url=page_url, url=url, base_url=base_url, fid=fid, board_url=board_url,
                          thread_url=thread_url, tid_pattern=tid_pattern, uid_pattern=uid_pattern,
                          uid_source=uid_source, time_formats=formats, threads=threads, rows=samples,
-                         board_name=_title(html), notes=notes, _author_shape=author_shape)
+                         board_name=page_names(html)[0], notes=notes, _author_shape=author_shape)
 
 
 def _by_position(selector: str) -> str:
     return " (by column position: check)" if ":nth-of-type" in selector else ""
-
-
-def _int(text: str | None) -> int | None:
-    m = re.search(r"\d[\d,]*", text or "")
-    return int(m.group().replace(",", "")) if m else None
 
 
 def _id_value(spot: _IdSpot, url: _Url) -> int:
@@ -1074,7 +1104,7 @@ def _href_hint(spot: _IdSpot) -> str | None:
     """A constant piece of the thread links' address, for ``a[href*=…]``."""
     if not spot.template:
         return None
-    head = spot.template.split("{id}")[0]
+    head = spot.template.split("{tid}")[0].replace("{{", "{").replace("}}", "}")
     piece = [p for p in head.split("/") if p]
     text = "/".join(piece[-2:]) if piece else ""
     return text if len(text) >= 3 else None
@@ -1459,8 +1489,6 @@ def block_options(board: BoardProposal, thread: ThreadProposal) -> dict:
 
 
 def _parse_thread(html: str, url: str, board: BoardProposal, thread: ThreadProposal, tz: str):
-    from scrapers import generic
-    from scrapers.records import Page, Site
     site = Site(board.base_url, tz, options=block_options(board, thread))
     return generic.parse_thread(Page(url, html.encode("utf-8"), datetime.now(timezone.utc),
                                      content_type="text/html; charset=utf-8"), site)
@@ -1479,9 +1507,6 @@ class Check:
 def check_block(board: BoardProposal, thread: ThreadProposal, board_html: str, thread_html: str,
                 tz: str = "Asia/Shanghai") -> Check:
     """Run the engine with the proposed block on the board page and the thread page."""
-    from scrapers import generic
-    from scrapers.errors import ScraperError
-    from scrapers.records import Page, Site
     site = Site(board.base_url, tz, options=block_options(board, thread))
     out = Check()
     now = datetime.now(timezone.utc)
@@ -1509,7 +1534,7 @@ def _comment(text: str) -> str:
 
 
 def render_block(board: BoardProposal, thread: ThreadProposal, forum_id: str, name: str, kind: str,
-                 replies_from_supported: bool = True, indent: int = 2) -> str:
+                 indent: int = 2) -> str:
     """The forum entry as YAML text (a ``forums:`` list holding it), commented: each key says what it
     found, each key not determined is a ``# TODO`` line."""
     pad = " " * indent
@@ -1547,11 +1572,7 @@ def render_block(board: BoardProposal, thread: ThreadProposal, forum_id: str, na
         s = g + "  "
         for k in keys:
             if k.name == "replies_from":
-                if replies_from_supported:
-                    key(s, k.name, k.value, k.note, bare=True)
-                else:
-                    lines.append(f"{s}# TODO replies_from: posts   # {_comment(k.note)} (not yet understood "
-                                 "by this version: subtract 1 yourself)")
+                key(s, k.name, k.value, k.note, bare=True)
                 continue
             if k.name.endswith("?"):
                 lines.append(f"{s}# TODO {k.name[:-1]}: {_q(k.value)}   # {_comment(k.note)}")

@@ -137,17 +137,6 @@ def _root(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
-def _names(page_text: str) -> tuple[str | None, str | None]:
-    """(board name, site name) from the page title ("网络问政 - Spirit")."""
-    m = re.search(r"<title>\s*([^<]+?)\s*</title>", page_text, re.I | re.S)
-    if not m:
-        return None, None
-    parts = [p.strip() for p in re.split(r"\s+[-|_–—]\s+|\s*[|–—]\s*", m.group(1)) if p.strip()]
-    if not parts:
-        return None, None
-    return parts[0], (parts[-1] if len(parts) > 1 else None)
-
-
 def _load(path: Path):
     """(text, round-trip data) of config.yaml, read the way the config check reads it."""
     try:
@@ -195,7 +184,7 @@ def _fid_from_template(url: str, template: str) -> int | None:
     what stands before it there ("category/{fid}/" → category/N, "…&fid={fid}" → fid=N)."""
     if "{fid}" not in template:
         return None
-    head = re.split(r"[?&]", template.split("{fid}")[0])[-1]
+    head = re.split(r"[?&]", template.split("{fid}")[0])[-1].replace("{{", "{").replace("}}", "}")
     if "/" in head:
         head = head.rstrip("/").rsplit("/", 1)[-1] + "/"
     m = re.search(r"(?:^|[/?&])" + re.escape(head) + r"(\d+)(?!\d)", urlsplit(url).path + "?" + urlsplit(url).query)
@@ -204,33 +193,43 @@ def _fid_from_template(url: str, template: str) -> int | None:
 
 def add_generic_board(config_path: str | Path, url: str, forum_id: str, kind: str = "programme",
                       fid: int | None = None, fetcher: Fetcher | None = None) -> GenericAdded:
-    """Add a board to a configured generic forum, checking its own selectors read the page."""
-    from monitor.config import parse_config as _parse
-    from scrapers import generic
+    """Add a board to a configured generic forum, checking the forum's own block reads it. A JSON
+    forum's board is asked for as a poll asks (its endpoint, with the board's body when it takes
+    one); the board id is then --fid, or ``#fid=N`` after the URL as probe takes it."""
+    from monitor.generic_proposal import page_names
+    from scrapers import generic, generic_json
 
     path = Path(config_path)
     original, data = _load(path)
-    cfg = _parse(original, str(path))
-    forum_cfg = cfg.forum(forum_id)
-    options = forum_cfg.generic.model_dump() if forum_cfg.generic else None
-    if options is None:
+    forum_cfg = parse_config(original, str(path)).forum(forum_id)
+    if forum_cfg.generic is None:
         raise SpokeswatchError(f"forum {forum_id} has no generic: block")
+    options = forum_cfg.generic.model_dump()
+    site = Site(forum_cfg.base_url, forum_cfg.timezone, options=options)
+    is_json = options.get("format") == "json"
     board_fid = fid if fid is not None else _fid_from_template(url, options["board_url"])
+    if board_fid is None and is_json:
+        said = generic_json.fragment(url).get("fid", "")
+        if not said.isdigit():
+            raise SpokeswatchError(f"{url}: no board id in the URL (forum {forum_id} reads a JSON API, "
+                                   f"{options['board_url']!r}); give it with --fid N")
+        board_fid = int(said)
     if board_fid is None:
         raise SpokeswatchError(f"{url}: no board id where forum {forum_id}'s board_url "
                                f"{options['board_url']!r} has {{fid}}; give it with --fid N")
+    target = generic.board_url(site, board_fid) if is_json else url
     own = fetcher is None
-    fetcher = fetcher or Fetcher(forum_cfg.base_url, rate_limit=0, retries=1)
-    site = Site(forum_cfg.base_url, forum_cfg.timezone, options=options)
+    fetcher = fetcher or Fetcher(forum_cfg.base_url, user_agent=forum_cfg.user_agent, rate_limit=0, retries=1,
+                                 cookies=forum_cfg.cookie_dict() or None)
     try:
-        page = _get(fetcher, url)
+        page = _get(fetcher, target, site)
         parsed = generic.parse_thread_list(page, site)
     except ScraperError as exc:
-        raise SpokeswatchError(f"{url}: forum {forum_id}'s selectors do not read it as a board: {exc}") from None
+        raise SpokeswatchError(f"{target}: forum {forum_id}'s selectors do not read it as a board: {exc}") from None
     finally:
         if own:
             fetcher.close()
-    board_name, _ = _names(page.text)
+    board_name, _ = (None, None) if is_json else page_names(page.text)
     forum = next(f for f in data["forums"] if str(f.get("id")) == forum_id)
     lines = [f"{url}: generic (forum {forum_id}'s selectors), board {board_fid} ({board_name or 'no name'}), "
              f"{len(parsed.threads)} threads on its first page" + (f", {len(parsed.warnings)} warnings"
@@ -251,11 +250,6 @@ def add_generic_board(config_path: str | Path, url: str, forum_id: str, kind: st
     return GenericAdded(lines, forum_id, True)
 
 
-def _replies_from_supported() -> bool:
-    from monitor.config import ListSelectors
-    return "replies_from" in ListSelectors.model_fields
-
-
 def add_generic_forum(config_path: str | Path, url: str, kind: str = "programme", forum_id: str | None = None,
                       name: str | None = None, fid: int | None = None, thread: str | None = None,
                       timezone: str = "Asia/Shanghai", fetcher: Fetcher | None = None) -> GenericAdded:
@@ -265,8 +259,8 @@ def add_generic_forum(config_path: str | Path, url: str, kind: str = "programme"
     for each it could not determine. When the pages did not show something a poll needs (rows,
     links, posts, post ids) or the engine cannot read the pages with the block, it is appended
     commented out instead, so that config.yaml stays valid."""
-    from monitor.generic_proposal import (ProposalError, check_block, fid_in_url, propose_board, propose_thread,
-                                          render_block, summary)
+    from monitor.generic_proposal import (ProposalError, check_block, escape_braces, fid_in_url, page_names,
+                                          propose_board, propose_thread, render_block, summary)
 
     path = Path(config_path)
     original, data = _load(path)
@@ -291,7 +285,7 @@ def add_generic_forum(config_path: str | Path, url: str, kind: str = "programme"
             if in_url is not None and in_url[0] != fid:
                 raise SpokeswatchError(f"{url} shows board {in_url[0]}, --fid says {fid}")
             if board.fid is None:
-                board.fid, board.board_url = fid, _relative_to(url, board.base_url)
+                board.fid, board.board_url = fid, escape_braces(_relative_to(url, board.base_url))
         if board.fid is None:
             raise SpokeswatchError(f"{url}: no board id (a number) in the URL; give the board's id with --fid N "
                                    "(the URL is then polled as that board)")
@@ -313,10 +307,9 @@ def add_generic_forum(config_path: str | Path, url: str, kind: str = "programme"
         if own:
             fetcher.close()
     check = check_block(board, proposal, page.text, structure.text, timezone)
-    board_name, site_name = _names(page.text)
+    board_name, site_name = page_names(page.text)
     new_id = forum_id or _forum_id(board.base_url, taken)
-    block = render_block(board, proposal, new_id, name or site_name or board_name or new_id, kind,
-                         replies_from_supported=_replies_from_supported())
+    block = render_block(board, proposal, new_id, name or site_name or board_name or new_id, kind)
     missing = [f"{section}.{k.name}" for section, keys in (("threads", board.threads), ("posts", proposal.posts))
                for k in keys if k.name in _REQUIRED[section] and k.value is None]
     missing += [k for k in ("board_url", "thread_url", "tid_pattern") if not getattr(board, k)]
@@ -369,10 +362,12 @@ def _wrap(text: str) -> list[str]:
     return textwrap.wrap(text, 100, break_long_words=False, break_on_hyphens=False)
 
 
-def _get(fetcher: Fetcher, url: str):
-    """A page the onboarding needs, or SpokeswatchError saying why not."""
+def _get(fetcher: Fetcher, url: str, site: Site | None = None):
+    """A page the onboarding needs (fetched as the generic engine fetches for ``site``), or
+    SpokeswatchError saying why not."""
+    from scrapers import generic
     try:
-        page = fetcher.get(url)
+        page = generic.fetch(fetcher, url, site) if site is not None else fetcher.get(url)
     except ScraperError as exc:
         raise SpokeswatchError(f"{url}: cannot fetch it: {exc}") from None
     if page.status >= 400:
@@ -399,7 +394,7 @@ def _thread_page(fetcher: Fetcher, board, row):
 def _check_board_url(fetcher: Fetcher, board, url: str) -> None:
     """The board page at board_url with the board's id must be the page given (e.g. a board name after
     the id left out); else board_url is the URL as given with {fid}, or left to the operator."""
-    from monitor.generic_proposal import fid_in_url, propose_board
+    from monitor.generic_proposal import escape_braces, fid_in_url, propose_board
     if not board.board_url or board.fid is None:
         return
     templated = urljoin(board.base_url, board.board_url.format(fid=board.fid, page=1))
@@ -415,7 +410,7 @@ def _check_board_url(fetcher: Fetcher, board, url: str) -> None:
     as_given = fid_in_url(url, keep_names=True)
     board.notes.append(f"board_url {board.board_url!r} gives {templated}, which does not work ({problem})"
                        + (f"; kept the URL as given: {as_given[1]!r}" if as_given else ""))
-    board.board_url = _relative_to(urljoin(url, as_given[1]), board.base_url) if as_given else None
+    board.board_url = _relative_to(urljoin(url, as_given[1]), escape_braces(board.base_url)) if as_given else None
 
 
 def _relative_to(url: str, base_url: str) -> str:

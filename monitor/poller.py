@@ -365,6 +365,7 @@ class ForumPoller:
         url: str | None = self.engine.thread_url(self.site, tid, start)
         seen: set[int] = set()
         floors: dict[int, int] | None = {} if start == 1 else None  # pid → floor, read from the first page
+        pages_read = 0
         result.threads_fetched += 1
         while url:
             try:
@@ -382,6 +383,8 @@ class ForumPoller:
                     result.warnings.append(f"thread {tid}: {parsed.reason}: {parsed.message}")
                 return
             result.warnings += [f"{url}: {w}" for w in parsed.warnings]
+            if floors is not None:  # before the completeness check: numbered floors have no gaps
+                parsed.posts = _floors_by_order(parsed.posts, floors)
             problem = "the page is cut off" if not parsed.complete else missing_posts(parsed, self.ppp)
             if problem:
                 result.warnings.append(f"thread {tid}: {url}: {problem}; nothing of it stored, read again next poll")
@@ -389,8 +392,11 @@ class ForumPoller:
             if parsed.next_page and parsed.posts and self.ppp != len(parsed.posts):
                 self.ppp = len(parsed.posts)
                 self.repo.set_posts_per_page(self.forum.id, self.ppp)
-            if floors is not None:
-                parsed.posts = _floors_by_order(parsed.posts, floors)
+            if parsed.next_page and (pages_read := pages_read + 1) > 1 and seen.issuperset(p.pid for p in parsed.posts):
+                # a page of nothing new (a cursor that repeats, a forum answering its last page
+                # again): the thread ends here, however often its "next page" says otherwise
+                result.warnings.append(f"thread {tid}: {url}: a next page of posts already read; taken as the last")
+                parsed.next_page = None
             seen.update(p.pid for p in parsed.posts)
             now = self.clock()
             done = None if parsed.next_page else ReadDone(parsed.page, now, frozenset(seen) if full else None)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 from loguru import logger
@@ -164,11 +164,15 @@ class Fetcher:
     def _fetch(self, method: str, url: str, form: dict[str, str] | None = None, *,
                content: bytes | None = None, headers: dict[str, str] | None = None) -> Page:
         url = self.check_url(url)
+        asked = urldefrag(url).fragment  # never sent; it stays with the page (a JSON forum's page number)
         for _ in range(_MAX_REDIRECTS + 1):
             response = self._send_with_retries(method, url, form, content, headers)
             if response.is_redirect and "location" in response.headers:
                 url = self.check_url(urljoin(url, response.headers["location"]))
-                method, form, content = "GET", None, None
+                if asked and not urldefrag(url).fragment:
+                    url = f"{url}#{asked}"
+                if response.status_code not in (307, 308):  # those repeat the request as it was
+                    method, form, content = "GET", None, None
                 continue
             return Page(url=url, body=response.content, server_now=_server_now(response),
                         status=response.status_code,

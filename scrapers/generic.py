@@ -35,6 +35,7 @@ from scrapers.timeparse import ForumTime, parse_relative
 NAME = "generic"
 _AGO = re.compile(r"(\d+|an?|one)\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?"
                   r"|秒钟?|分钟|小时|个?钟头|天|周|星期|个月|月|年)\s*(?:ago|前|以前)", re.I)
+_COMPOUND = re.compile(r"\d+\s*(?:years?|months?|weeks?|days?|hours?|minutes?|年|个?月|周|天|小时|分钟?)[\s,，]*$", re.I)
 _COUNT = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(万|千|[kKwW](?![a-zA-Z]))?")
 _COUNT_SCALE = {"万": 10000, "w": 10000, "W": 10000, "千": 1000, "k": 1000, "K": 1000}
 
@@ -226,8 +227,8 @@ def check_selectors(section: Mapping[str, Any], key: str) -> list[str]:
 
 
 def _int(text: str | None) -> int | None:
-    m = re.search(r"\d+", text or "")
-    return int(m.group()) if m else None
+    m = re.search(r"\d[\d,]*", text or "")
+    return int(m.group().replace(",", "")) if m else None
 
 
 def read_count(value) -> int | None:
@@ -277,9 +278,7 @@ def parse_time(text, formats: list[str], server_now: datetime, tz: ZoneInfo) -> 
     English or Chinese against the server's clock."""
     if text is None or text == "" or isinstance(text, bool):
         return None
-    epoch = _epoch(text)
-    if epoch is not None:
-        return epoch
+    raw = text
     text = " ".join(str(text).replace("\xa0", " ").split())
     for fmt in formats:
         try:
@@ -293,13 +292,16 @@ def parse_time(text, formats: list[str], server_now: datetime, tz: ZoneInfo) -> 
         elif precision == 43200:
             dt = dt.replace(hour=12)
         return ForumTime(dt.astimezone(timezone.utc), precision)
+    epoch = _epoch(raw)  # after the formats: "20261129" may be a date written without separators
+    if epoch is not None:
+        return epoch
     iso = _iso(text, tz)
     if iso is not None:
         return iso
     if text.lower() in ("just now", "now", "moments ago", "a few seconds ago", "刚刚", "刚才"):
         return ForumTime(server_now.astimezone(timezone.utc), 1)
     m = _AGO.search(text)
-    if m:
+    if m and not _COMPOUND.search(text[:m.start()]) and (not m.group(1).isdigit() or int(m.group(1)) <= 1000):
         return rounded_ago(m.group(1), m.group(2), server_now)
     if text.lower().startswith("yesterday"):
         day = server_now.astimezone(tz).date() - timedelta(days=1)
@@ -308,15 +310,20 @@ def parse_time(text, formats: list[str], server_now: datetime, tz: ZoneInfo) -> 
     return parse_relative(text, server_now, tz)
 
 
+_EPOCH_RANGE = (946684800, 4102444800)  # 2000 to 2100: a number outside is not a forum's time
+
+
 def _epoch(value) -> ForumTime | None:
-    """A unix time: a number, or 9 to 13 digits (13: milliseconds)."""
+    """A unix time between 2000 and 2100: a number, or 9 to 13 digits (13: milliseconds)."""
     if isinstance(value, str):
-        if not (value.isdigit() and 9 <= len(value) <= 13):
+        if not (value.isascii() and value.isdigit() and 9 <= len(value) <= 13):
             return None
         value = int(value)
-    if not isinstance(value, (int, float)) or value <= 0:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
     seconds = value / 1000 if value > 1e11 else value
+    if not _EPOCH_RANGE[0] <= seconds <= _EPOCH_RANGE[1]:  # NaN fails too
+        return None
     return ForumTime(datetime.fromtimestamp(seconds, timezone.utc), 0)
 
 
@@ -339,7 +346,8 @@ def rounded_ago(count: str, unit: str, server_now: datetime) -> ForumTime:
     [N − ½, N + 1) units (a month 28–31 days, a year 365–366); the window's middle, its half-width."""
     n = 1 if count.lower() in ("a", "an", "one") else int(count)
     shortest, longest = _unit_span(unit)
-    earliest = max(0.0, (n - 0.5) * shortest)
+    # days may also be calendar days (Discuz!'s "3 天前": the date three days back, at any hour)
+    earliest = max(0.0, (n - (1 if shortest == 86400 else 0.5)) * shortest)
     latest = (n + 1) * longest
     middle = (earliest + latest) / 2
     return ForumTime(server_now.astimezone(timezone.utc) - timedelta(seconds=middle),

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urldefrag, urlencode, urljoin
+from urllib.parse import parse_qsl, quote, urldefrag, urlencode, urljoin
 from zoneinfo import ZoneInfo
 
 import jmespath
@@ -34,7 +34,7 @@ from scrapers.records import Post, Site, ThreadListPage, ThreadPage, ThreadRow
 SETTINGS = {"format", "replies_from", "replies_offset", "pid_pattern"}
 _PLACEHOLDER = re.compile(r"\{(fid|tid|page)\}")
 _NEXT_PLACEHOLDER = re.compile(r"\{(fid|tid|page|next)\}")
-_JSONP = re.compile(r"^[\w$.]+\((.*)\)\s*;?\s*$", re.S)
+_JSONP = re.compile(r"^(?:/\*\*/\s*)?[\w$.]+\((.*)\)\s*;?\s*$", re.S)
 
 
 def check_expressions(section: Mapping[str, Any]) -> list[str]:
@@ -79,7 +79,8 @@ def _cursor_url(site: Site, key: str, **values):
         return None
 
     def make(page: int, cursor: str) -> str:
-        filled = _NEXT_PLACEHOLDER.sub(lambda m: str({**values, "page": page, "next": cursor}[m.group(1)]), template)
+        given = {**values, "page": page, "next": quote(cursor, safe="")}
+        filled = _NEXT_PLACEHOLDER.sub(lambda m: str(given[m.group(1)]), template)
         return _with_fragment(urljoin(site.base_url, filled), **values, page=page)
     return make
 
@@ -109,10 +110,10 @@ def request(url: str, site: Site) -> tuple[str, bytes | None, dict[str, str]]:
         return "GET", None, headers
     values = {k: said.get(k, "") for k in ("fid", "tid", "page")}
     if o.get("body_type", "json") == "form":
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         escape = lambda v: urlencode({"": v})[1:]  # noqa: E731
     else:
-        headers["Content-Type"] = "application/json"
+        headers.setdefault("Content-Type", "application/json")
         escape = lambda v: json.dumps(v)[1:-1]  # noqa: E731
     # only {fid}, {tid} and {page} are filled in: a JSON body's own braces stay as written
     body = _PLACEHOLDER.sub(lambda m: escape(values[m.group(1)]), template)
@@ -233,7 +234,8 @@ def _page_and_next(data: Any, spec: Mapping[str, Any], url: str, make_url,
     nxt = _search(spec.get("next_page"), data)
     if cursor_url is not None:
         cursor = _text(nxt)
-        return current, pages, (cursor_url(current + 1, cursor) if cursor and nxt is not False else None)
+        ended = cursor is None or nxt is False or cursor in ("0", "false", "")
+        return current, pages, None if ended else cursor_url(current + 1, cursor)
     if nxt is True:
         return current, pages, make_url(current + 1)
     if isinstance(nxt, (int, float)) and not isinstance(nxt, bool) or isinstance(nxt, str) and nxt.strip().isdigit():
@@ -241,8 +243,8 @@ def _page_and_next(data: Any, spec: Mapping[str, Any], url: str, make_url,
         return current, pages, make_url(n) if n > current else None
     if isinstance(nxt, str) and nxt.strip():
         target = urljoin(url, nxt.strip())
-        keep = {k: v for k, v in said.items() if k != "page"}  # a thread's id travels on
-        return current, pages, _with_fragment(target, **keep) if keep else target
+        keep = {k: v for k, v in said.items() if k != "page"}  # a thread's or board's id travels on
+        return current, pages, _with_fragment(target, **keep, page=current + 1) if keep else target
     if pages is not None and current < pages:
         return current, pages, make_url(current + 1)
     return current, pages, None
@@ -251,9 +253,12 @@ def _page_and_next(data: Any, spec: Mapping[str, Any], url: str, make_url,
 def read_int(value) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, float) and not value.is_integer():
+        return int(value) if value == value and abs(value) != float("inf") else None
     if isinstance(value, (int, float)):
         return int(value)
-    return int(value) if str(value).strip().isdigit() else None
+    text = str(value).strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 # ---- parsers --------------------------------------------------------------------------------
@@ -280,7 +285,7 @@ def parse_thread_list(page, site: Site) -> ThreadListPage:
             replies=replies_shown(fields.get(row, "replies"), spec), views=read_count(fields.get(row, "views")),
             last_post_at=last.at if last else None, last_post_precision=last.precision if last else 0,
             last_poster=_text(fields.get(row, "last_poster")), category=_text(fields.get(row, "category")),
-            sticky=bool(fields.get(row, "sticky"))))
+            sticky=_flag(fields.get(row, "sticky"))))
     fid = read_int(fragment(page.url).get("fid"))
     current, pages, nxt = _page_and_next(data, spec, page.url,
                                          lambda n: board_url(site, fid, n) if fid is not None else None,
@@ -324,6 +329,11 @@ def parse_thread(page, site: Site) -> ThreadPage:
                       replies=replies_shown(_search(spec.get("replies"), data), spec),
                       views=read_count(_search(spec.get("views"), data)), posts=posts, page=current,
                       total_pages=pages, next_page=nxt, warnings=warnings + fields.warnings(page.url))
+
+
+def _flag(value) -> bool:
+    """A yes/no field: true, 1, "1", "yes"; PHP-style "0", "false" and "" are no."""
+    return bool(value) and str(value).strip().lower() not in ("0", "false", "no", "n", "off")
 
 
 def _row_link(value, site: Site, tid: int) -> str:
@@ -382,6 +392,5 @@ def _score(data: Any, site: Site, section: str) -> int:
                if name not in SETTINGS and isinstance(expr, str) and name not in _PAGE_WIDE)
 
 
-_PAGE_WIDE = {"row", "post", "next_page", "pages", "page", "title", "category", "replies", "views", "empty",
-              "posts_before",
-              "official_reply", "official_unit", "official_time", "official_body", "tid"}
+_PAGE_WIDE = {"row", "post", "next_page", "pages", "page", "category", "replies", "views", "posts_before",
+              "official_reply", "official_unit", "official_time", "official_body"}

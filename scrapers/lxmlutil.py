@@ -74,7 +74,8 @@ def body_text(el, skip=None) -> str:
     for child in el.iterdescendants():
         if child.tag in _BLOCK_TAGS:
             parts.append("\n")
-        if child is not skip and child.tag not in ("script", "style") and child.getparent() is not skip:
+        if (child is not skip and isinstance(child.tag, str) and child.tag not in ("script", "style")
+                and child.getparent() is not skip):  # comments (<!--StartFragment-->) are not text
             parts.append(child.text or "")
         parts.append(child.tail or "")
     lines = (" ".join(line.replace("\xa0", " ").split()) for line in "".join(parts).splitlines())

@@ -398,3 +398,106 @@ def test_propose_on_real_discuz_pages(ground_truth):
     assert len(read.posts) >= 5 and read.next_page
     assert [(p.pid, p.author, p.author_uid) for p in read.posts] == [
         (t["pid"], t["author"], str(t["authorid"])) for t in truth]
+
+
+# ---- addresses, counts and times as the engine reads them ---------------------------------
+
+def _topics(links: list[tuple[str, str]], cls: str = "topic") -> str:
+    return "".join(f"<li class='{cls}'><a class='title' href='{href}'>{title}</a></li>" for href, title in links)
+
+
+def test_literal_braces_in_addresses_stay_literal_in_the_templates():
+    from monitor.onboarding import _thread_page
+    from scrapers.records import Page
+    links = [("/t/{abc}/41", "Water is yellow"), ("/t/{abc}/42", "No street lights"), ("/t/{abc}/43", "Bus stop")]
+    board = propose_board(f"<html><body><ul class='topics'>{_topics(links)}</ul></body></html>",
+                          "http://forum.example.org/{b}/list/7")
+    assert board.thread_url == "t/{{abc}}/{tid}" and board.tid_pattern == r"/t/\{abc\}/(\d+)"
+    assert board.thread_url.format(tid=41, page=1) == "t/{abc}/41"
+    assert board.board_url.format(fid=7, page=1) == "{b}/list/7"
+
+    class Fetcher:  # what onboarding asks for: the thread page where a poll will ask for it
+        asked: list[str] = []
+
+        def get(self, url):
+            self.asked.append(url)
+            return Page(url, b"<html></html>", datetime.now())
+    fetcher = Fetcher()
+    _thread_page(fetcher, board, board.rows[0])
+    assert fetcher.asked == ["http://forum.example.org/t/{abc}/41"] and board.thread_url
+
+
+def test_rows_linking_to_another_host_are_not_the_boards_threads():
+    offsite = _topics([(f"http://other.example.net/t/{n}", f"A friendly site with a long name, number {n}")
+                       for n in (11, 12, 13, 14)], "site")
+    with pytest.raises(ProposalError, match=r"no repeated rows with thread links found .* on forum\.example\.org"):
+        propose_board(f"<html><body><ul class='links'>{offsite}</ul></body></html>", "http://forum.example.org/c/7")
+    own = _topics([("/t/41", "Water"), ("/t/42", "Lights"), ("/t/43", "Bus stop")])
+    board = propose_board(f"<html><body><ul class='links'>{offsite}</ul><ul class='topics'>{own}</ul></body></html>",
+                          "http://forum.example.org/c/7")
+    assert [r.tid for r in board.rows] == [41, 42, 43] and board.thread_url == "t/{tid}"
+    assert board.key("row").value == ".topic"
+
+
+def test_counts_and_relative_times_are_read_as_the_engine_reads_them():
+    from monitor.generic_proposal import time_format
+    rows = "".join(f"<li class='topic'><a class='title' href='/t/{tid}'>Topic number {tid}</a>"
+                   f"<span class='replies'>{n}</span><span class='when'>{when}</span></li>"
+                   for tid, n, when in ((41, "1.2万", "3 天前"), (42, "3", "2 hours ago"), (43, "1,015", "昨天 10:30")))
+    board = propose_board(f"<html><body><ul class='topics'>{rows}</ul></body></html>", "http://forum.example.org/c/7")
+    assert [r.count for r in board.rows] == [12000, 3, 1015]
+    assert board.key("replies").value == ".replies" and board.key("time?").value == ".when"
+    assert [time_format(t) for t in ("3 天前", "2 hours ago", "刚刚", "alice 3 天前", "1700000000", "3.5k")] == [
+        "relative", "relative", "relative", None, None, None]
+
+
+JSON_FORUM = """database: sqlite:///{db}
+forums:
+  - id: liuyan
+    name: 市长信箱
+    base_url: http://gov.example.cn/
+    engine: generic
+    generic:
+      format: json
+      board_url: "gov/api/message/list"
+      board_body: '{{"columnId": {{fid}}, "pageNum": {{page}}}}'
+      thread_url: "gov/api/message/detail?id={{tid}}"
+      time_formats: ["%Y-%m-%d %H:%M:%S"]
+      threads: {{row: data.list, tid: id, title: title, author: userName, time: createTime}}
+      posts: {{post: "data | [@]", pid: "#tid", title: data.title, body: content}}
+    boards:
+      - {{fid: 7, name: 市长信箱, kind: programme}}
+"""
+
+
+def test_a_board_of_a_json_forum_is_asked_for_as_a_poll_asks(tmp_path):
+    from monitor.errors import SpokeswatchError
+    from monitor.onboarding import add_generic_board
+    from scrapers.records import Page
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(JSON_FORUM.format(db=tmp_path / "db.sqlite3"), "utf-8")
+    answer = {"code": 200, "data": {"list": [
+        {"id": 5001 + i, "title": f"第{i + 1}号留言", "userName": "网友", "createTime": "2026-11-02 09:00:17"}
+        for i in range(3)]}}
+
+    class Fetcher:
+        asked: list = []
+
+        def request(self, method, url, *, content=None, headers=None):
+            self.asked.append((method, url, json.loads(content) if content else None))
+            return Page(url, json.dumps(answer).encode(), datetime.now(), content_type="application/json")
+
+        def get(self, url):
+            return self.request("GET", url)
+    fetcher = Fetcher()
+    page = "http://gov.example.cn/gov/message/list.html"
+    with pytest.raises(SpokeswatchError, match="JSON API.*--fid"):
+        add_generic_board(cfg, page, "liuyan", fetcher=fetcher)
+    added = add_generic_board(cfg, page, "liuyan", fid=8, fetcher=fetcher)
+    assert fetcher.asked == [("POST", "http://gov.example.cn/gov/api/message/list#fid=8&page=1",
+                              {"columnId": 8, "pageNum": 1})]
+    assert "board 8 (no name), 3 threads on its first page" in added.lines[0]
+    by_fragment = add_generic_board(cfg, "http://gov.example.cn/gov/api/message/list#fid=9", "liuyan",
+                                    fetcher=fetcher)
+    assert "added board 9 to forum liuyan" in by_fragment.lines[-1]
+    assert [b.fid for b in load_config(cfg).forum("liuyan").boards] == [7, 8, 9]

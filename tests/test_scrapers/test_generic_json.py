@@ -42,7 +42,7 @@ def test_post_bodies_fill_only_the_placeholders_and_escape_them():
 
 
 @pytest.mark.parametrize("extra,data,expected", [
-    ({"next_page": "next"}, {"next": "/api/list?cursor=abc"}, "http://bbs.example.cn/api/list?cursor=abc#fid=3"),
+    ({"next_page": "next"}, {"next": "/api/list?cursor=abc"}, "http://bbs.example.cn/api/list?cursor=abc#fid=3&page=2"),
     ({"next_page": "hasMore"}, {"hasMore": True}, "http://bbs.example.cn/api/list?col=3&p=2#fid=3&page=2"),
     ({"next_page": "hasMore"}, {"hasMore": False}, None),
     ({"next_page": "nextPage"}, {"nextPage": 2}, "http://bbs.example.cn/api/list?col=3&p=2#fid=3&page=2"),
@@ -51,6 +51,9 @@ def test_post_bodies_fill_only_the_placeholders_and_escape_them():
     ({"next_page": "cursor", "board_next_url": "api/list?col={fid}&after={next}"}, {"cursor": 77},
      "http://bbs.example.cn/api/list?col=3&after=77#fid=3&page=2"),
     ({"next_page": "cursor", "board_next_url": "api/list?col={fid}&after={next}"}, {"cursor": None}, None),
+    ({"next_page": "cursor", "board_next_url": "api/list?col={fid}&after={next}"}, {"cursor": 0}, None),
+    ({"next_page": "cursor", "board_next_url": "api/list?col={fid}&after={next}"}, {"cursor": "ab+c/d==&x#y"},
+     "http://bbs.example.cn/api/list?col=3&after=ab%2Bc%2Fd%3D%3D%26x%23y#fid=3&page=2"),
 ])
 def test_every_form_of_next_page(extra, data, expected):
     next_url = extra.pop("board_next_url", None)
@@ -90,3 +93,40 @@ def test_a_bad_expression_is_a_config_error_with_its_line():
     from monitor.errors import ConfigError
     with pytest.raises(ConfigError, match=r"generic\.threads: tid: 'id\[' is not valid JMESPath"):
         site(threads={"tid": "id["})
+
+
+def test_redirects_keep_the_fragment_and_307_repeats_the_post():
+    """The page number travels in the fragment, which is never sent: a redirect must not lose
+    it; a 307/308 repeats the POST with its body, a 302 turns into a GET."""
+    import httpx
+
+    from scrapers.fetch import Fetcher
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path, request.content))
+        if request.url.path == "/api/list":
+            return httpx.Response(307, headers={"Location": "/api/list/"})
+        if request.url.path == "/api/t":
+            return httpx.Response(302, headers={"Location": "/api/t/"})
+        return httpx.Response(200, json={"ok": True})
+
+    with Fetcher("http://bbs.example.cn/", rate_limit=0, transport=httpx.MockTransport(handler)) as f:
+        page = f.request("POST", "http://bbs.example.cn/api/list#fid=3&page=2", content=b'{"p": 2}')
+        assert page.url == "http://bbs.example.cn/api/list/#fid=3&page=2"
+        f.request("POST", "http://bbs.example.cn/api/t#tid=5&page=1", content=b"x")
+    assert seen == [("POST", "/api/list", b'{"p": 2}'), ("POST", "/api/list/", b'{"p": 2}'),
+                    ("POST", "/api/t", b"x"), ("GET", "/api/t/", b"")]
+
+
+def test_a_section_in_another_format_than_its_block_is_refused():
+    from monitor.errors import ConfigError
+    with pytest.raises(ConfigError, match="format 'html' differs from the block's 'json'"):
+        site(posts={"format": "html"})
+
+
+def test_html_comments_in_a_body_are_not_text():
+    s = site()
+    thread = generic.parse_thread(answer(generic.thread_url(s, 1), {"posts": [
+        {"id": 1, "who": "a", "text": "<!--StartFragment--><p>水压不足</p><!--EndFragment-->"}]}), s)
+    assert thread.posts[0].body == "水压不足"

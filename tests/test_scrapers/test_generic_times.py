@@ -95,3 +95,24 @@ def test_json_times_epoch_and_iso(value, expected, precision):
 def test_counts_as_shown(shown, replies_from, expected):
     from scrapers.generic import replies_shown
     assert replies_shown(shown, {"replies_from": replies_from}) == expected
+
+
+@pytest.mark.parametrize("text", ["2 days 3 hours ago", "2023年前", "99999 days ago"])
+def test_compound_or_absurd_relative_text_is_not_read(text):
+    assert parse_time(text, [], NOW, TZ) is None
+
+
+def test_calendar_days_as_discuz_counts_them():
+    """Discuz! shows "3 天前" for any hour of the date three days back: 11-26 22:00 seen at 11-29 08:00."""
+    now = datetime(2026, 11, 29, 8, 0, tzinfo=TZ)
+    t = parse_time("3 天前", [], now, TZ)
+    assert abs(t.at - datetime(2026, 11, 26, 22, 0, tzinfo=TZ)) <= timedelta(seconds=t.precision)
+
+
+@pytest.mark.parametrize("value,formats,expected", [
+    ("202611291530", ["%Y%m%d%H%M"], datetime(2026, 11, 29, 15, 30, 30, tzinfo=TZ)),  # a format beats an epoch
+    (float("nan"), [], None), (float("inf"), [], None), ("1796019342123456", [], None), (20261129, [], None),
+])
+def test_numbers_that_are_not_unix_times(value, formats, expected):
+    t = parse_time(value, formats, NOW, TZ)
+    assert (t.at if t else None) == expected

@@ -69,6 +69,10 @@ def _numeric(column: str) -> str:
 def _swap_sqlite_column(table: str, type_, value: str, where: str) -> None:
     """Give ``table.author_uid`` the type ``type_`` on SQLite without recreating the table:
     a new column filled with ``value`` where ``where`` holds, the old one dropped, the new renamed."""
+    import sqlite3
+    if sqlite3.sqlite_version_info < (3, 35):  # DROP COLUMN; checked before anything changes
+        raise RuntimeError(f"this migration needs SQLite 3.35 or newer (DROP COLUMN); this Python has "
+                           f"{sqlite3.sqlite_version}: use a newer Python, or PostgreSQL")
     with op.batch_alter_table(table, recreate='never') as batch_op:
         batch_op.add_column(sa.Column('author_uid_new', type_, nullable=True))
     op.execute(f"UPDATE {table} SET author_uid_new = {value} WHERE {where}")

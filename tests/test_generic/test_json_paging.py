@@ -1,0 +1,78 @@
+"""A JSON forum whose paging misbehaves: a thread API that answers "there is more" for ever.
+
+The poll must end, store the posts once, say what happened, and mark the thread read.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from models.tables import PostRecord, ThreadRecord
+from monitor.config import parse_config
+from monitor.service import Service
+
+POSTS = [{"id": 11, "who": "网友甲", "at": "2026-11-02T09:00:00+08:00", "text": "路灯不亮"},
+         {"id": 12, "who": "城管发言人", "at": "2026-11-02T10:00:00+08:00", "text": "已修复"}]
+
+
+@pytest.fixture
+def endless():
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            asked.append(self.path)
+            if self.path.startswith("/api/board"):
+                data = {"rows": [{"id": 5, "title": "路灯", "n": 1}], "cursor": None}
+            else:  # every page of the thread: the same posts, and "more after this"
+                data = {"posts": POSTS, "cursor": "again"}
+            body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", asked
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_cursor_that_never_ends_stops_at_the_first_page_of_nothing_new(endless, tmp_path):
+    base, asked = endless
+    svc = Service(parse_config(f"""
+database: sqlite:///{tmp_path / 'db.sqlite3'}
+forums:
+  - id: endless
+    name: endless
+    base_url: {base}
+    rate_limit: 0
+    engine: generic
+    generic:
+      format: json
+      board_url: "api/board?fid={{fid}}"
+      thread_url: "api/thread?tid={{tid}}"
+      thread_next_url: "api/thread?tid={{tid}}&after={{next}}"
+      threads: {{row: rows, tid: id, title: title, replies: n, next_page: cursor}}
+      posts: {{post: posts, pid: id, author: who, time: at, body: text, next_page: cursor}}
+    boards:
+      - {{fid: 1, name: b}}
+"""))
+    [r] = svc.poll()
+    with svc.repo.session("t") as s:
+        thread = s.scalars(select(ThreadRecord)).one()
+        posts = [(p.pid, p.floor) for p in s.scalars(select(PostRecord).order_by(PostRecord.pid))]
+    svc.close()
+    assert r.status in ("ok", "partial"), r.error
+    assert sum(1 for a in asked if a.startswith("/api/thread")) == 2  # the first page and one repeat, no more
+    assert any("a next page of posts already read" in w for w in r.warnings)
+    assert posts == [(11, 1), (12, 2)] and not thread.read_pending
