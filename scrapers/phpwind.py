@@ -1,4 +1,5 @@
-"""phpwind 8.x and 9.x engine: ``thread.php?fid=F`` board lists and ``read.php?tid=T`` threads.
+"""phpwind 8.x and 9.x engine: board lists (8.x ``thread.php?fid=F``, 9.x ``index.php?c=thread&fid=F``)
+and ``read.php?tid=T`` threads.
 
 Also their rewritten forms (``thread-htm-fid-F-page-P.html``,
 ``read-htm-tid-T-page-P.html``, 9.x ``/read/T``). Each page is read by the
@@ -20,32 +21,47 @@ markup it carries. phpwind 8.x is that of phpwind 8.7's ``wind`` templates
 - prompts: ``div.tip-content`` (a login form ``form[name=login]`` on a login wall).
 
 phpwind 9.x (nextwind ``www/template/bbs``: ``thread_run.htm``/``widget_thread.htm``,
-``read_run.htm``/``read_floor.htm``, ``common/error.htm``):
+``read_run.htm``/``read_floor.htm``, ``common/error.htm``), proven on pages a real
+phpwind 9.0 served (``tests/fixtures/phpwind9-real``):
 
+- board list ``index.php?c=thread&fid=F[&page=P]`` (9.x has no ``thread.php``: see
+  :func:`fetch` for how the engine finds out which generation a forum runs);
 - rows: ``table#J_posts_list tr`` with ``p.title a.st`` (full subject in its
-  title), ``p.info`` (楼主 link with ``data-uid`` and a ``Y-m-d`` date; 最后回复
-  link and ``m-d H:i`` without a year), ``td.num`` (回复/浏览 ``em``); topped
-  rows come before the ``td.ordinary`` "普通主题" row;
+  title; a ``[分类]`` link ``a.st[href*=type=]`` before it), ``p.info`` (楼主 link
+  with ``data-uid`` and a ``Y-m-d`` date; 最后回复 link and ``m-d H:i`` *without a
+  year*, the year read from the list's last-post order), ``td.num`` (回复/浏览
+  ``em``); topped rows (``i.icon_headtopic_N``) come before the ``td.ordinary``
+  "普通主题" row, and page 1 lists a topped thread again among the others: one row;
 - posts: ``div.J_read_floor#read_PID`` (the opening post's pid is 0: stored as
   ``-tid``), author ``div.name a[data-uid]``, floor ``span.lou``, time
-  "发布于：…" in ``div.floor_top_tips span.fl``, body ``div.editor_content``,
-  edit note ``div.edit_log``; counts and title in ``div.floor_title``;
-- pager ``div.pages``: ``strong`` this page, ``a.pages_next``; errors ``li#J_html_error``.
+  "发布于：Y-m-d H:i" in ``div.floor_top_tips span.fl``, body ``div.editor_content``,
+  edit note ``div.edit_log``; title ``h1#J_post_title`` (its ``[分类]`` link is the
+  category) and counts in ``div.post_num`` (9.0 ``span.hits/span.replies > em``,
+  9.0.1+ ``li > em``) on page 1 only;
+- the thread id: ``#js-tid`` holds the literal ``$tid`` on real pages, so a page
+  without it in its URL (a saved page) takes it from the breadcrumb, the reply
+  links or the pager;
+- pagers: a thread page has two ``div.pages`` at the top and two at the bottom; the
+  first of each pair holds only 「返回列表」, the real one has ``strong`` (this page)
+  and ``a.pages_next``; a single-page thread has none;
+- prompts: ``li#J_html_error`` (HTTP 200): deleted / missing threads are
+  ``not_found``; "没有访问该版块的权限" shown to a guest is ``login_required``.
 
-No saved phpwind page with its original bytes was available: the tests read
-pages generated from those templates. Logging in with a form is 8.x only (9.x
-posts its login by AJAX with a CSRF token): give 9.x boards ``cookies``.
+Logging in with a form is 8.x only (9.x posts its login by AJAX with a CSRF token):
+give 9.x boards ``cookies``.
 """
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta, timezone
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from scrapers.engine import fill_login_form, kind_parsers, login_reply, paged_url
-from scrapers.errors import ParseError
+from scrapers.errors import ParseError, ScraperError
 from scrapers.lxmlutil import base_of, body_text, first_int, html_doc, page_complete, text_of, xall, xfirst
-from scrapers.records import ParsedPage, Post, PromptPage, Site, ThreadListPage, ThreadPage, ThreadRow
+from scrapers.records import Page, ParsedPage, Post, PromptPage, Site, ThreadListPage, ThreadPage, ThreadRow
 from scrapers.timeparse import parse_forum_time
 
 NAME = "phpwind"
@@ -57,17 +73,76 @@ _UID = re.compile(r"u\.php\?(?:.*&)?uid[=-](\d+)|u-htm-uid-(\d+)|[?&]uid=(\d+)")
 _EDIT_NOTE = re.compile(r"^\[?\s*此帖被.+?在.+?重新编辑\s*\]?$")
 _NOT_FOUND = ("不存在", "已被删除", "已删除", "数据错误", "非法")
 _LOGIN = ("没有登录", "未登录", "没有权限", "请先登录")
+_MONTH_DAY_MINUTE = re.compile(r"^(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})$")  # 9.x list: 'm-d H:i', no year
+
+# Forums (by base URL) found to run phpwind 9.x: their board list is index.php?c=thread (see fetch).
+_NINE: set[str] = set()
 
 
 # ---- URLs ---------------------------------------------------------------
 
 def board_url(site: Site, fid: int, page: int = 1) -> str:
-    """URL of page ``page`` of board ``fid`` (newest last post first, the default order)."""
+    """URL of page ``page`` of board ``fid`` (newest last post first, the default order).
+
+    8.x ``thread.php?fid=F``; ``index.php?c=thread&fid=F`` once the forum is known to be 9.x."""
+    if site.base_url in _NINE:
+        return paged_url(site, f"index.php?c=thread&fid={fid}", page)
     return paged_url(site, f"thread.php?fid={fid}", page)
 
 
+def fetch(fetcher, url: str, site: Site) -> Page:
+    """GET a page; a board list that 8.x's ``thread.php`` does not give is asked of 9.x's ``index.php``.
+
+    One ``phpwind`` engine serves both generations and the config does not say which a
+    forum runs. phpwind 9 has no ``thread.php`` (a real 9.0 answers 404) and lists a board at
+    ``index.php?c=thread&fid=F``, whereas 8.x's ``index.php`` ignores ``c=thread`` and shows
+    its home page with HTTP 200; so the 8.x URL is the one to try first. When ``thread.php``
+    does not answer with that board (an error status; a page that is neither a phpwind
+    board nor a phpwind message; a 9.x list whose breadcrumb names another board, as a
+    server that sends every unknown path to ``index.php`` gives), the same query is asked of
+    ``index.php?c=thread``. If that is a 9.x board (or a 9.x message, such as a login wall),
+    the forum is remembered as 9.x for this process and :func:`board_url` builds 9.x URLs
+    from then on: one extra request per forum and process. Otherwise the first answer
+    stands, and the parser says what it is."""
+    page = fetcher.get(url)
+    parts = urlsplit(url)
+    if parts.path.rsplit("/", 1)[-1] != "thread.php" or site.base_url in _NINE:
+        return page
+    asked = _FID.search(url)
+    if page.status < 400 and _is_board_or_message(page, int(asked.group(1)) if asked else None):
+        return page
+    try:
+        nine = fetcher.get(urljoin(url, f"index.php?c=thread&{parts.query}"))
+        doc = html_doc(nine.text, nine.url)
+    except ScraperError:
+        return page  # the first answer says more about this forum than a failure here
+    if nine.status < 400 and (_generation(doc, "thread_list") == 9
+                              or xfirst(doc, "//li[@id='J_html_error']") is not None):
+        _NINE.add(site.base_url)
+        return nine
+    return page
+
+
+def _is_board_or_message(page: Page, fid: int | None) -> bool:
+    """Whether ``thread.php`` answered with a phpwind board list (of board ``fid``) or message."""
+    body = page.body
+    if b"threadlist" in body or b"tip-content" in body or b"J_html_error" in body:
+        return True  # an 8.x board or message, or a 9.x message
+    if b"J_posts_list" not in body:
+        return False
+    doc = html_doc(page.text, page.url)
+    return _generation(doc, "thread_list") == 9 and _crumb_fid(doc) == fid
+
+
+def _crumb_fid(doc) -> int | None:
+    """The board a 9.x page's breadcrumb ends with (its last link with a fid)."""
+    crumb = xfirst(doc, "(//div[contains(@class,'bread_crumb')]/a[contains(@href,'fid=')])[last()]")
+    m = _FID.search(crumb.get("href", "")) if crumb is not None else None
+    return int(m.group(1)) if m else None
+
+
 def thread_url(site: Site, tid: int, page: int = 1) -> str:
-    """URL of page ``page`` of thread ``tid``."""
+    """URL of page ``page`` of thread ``tid`` (``read.php`` in 8.x and 9.x)."""
     return paged_url(site, f"read.php?tid={tid}", page)
 
 
@@ -113,11 +188,14 @@ def floor_of(label: str, site: Site) -> int | None:
 # ---- shared pieces ------------------------------------------------------
 
 def pager(doc, base: str) -> tuple[int, int | None, str | None]:
-    """(current page, total pages, next page URL) from numofpage()'s div.pages."""
-    pages = xfirst(doc, "//div[contains(concat(' ',@class,' '),' pages ')]")
+    """(current page, total pages, next page URL) from the page's pager.
+
+    The pager is the ``div.pages`` that shows this page (8.x ``<b>``, 9.x ``<strong>``): a 9.x
+    thread page puts a ``div.pages`` holding only 「返回列表」 before each real one."""
+    pages = xfirst(doc, "//div[contains(concat(' ',@class,' '),' pages ')][./b or ./strong]")
     if pages is None:
         return 1, 1, None
-    current = first_int(text_of(xfirst(pages, "./b|./strong"))) or 1  # 8.x <b>, 9.x <strong>
+    current = first_int(text_of(xfirst(pages, "./b|./strong"))) or 1
     numbers = [first_int(text_of(a)) for a in xall(pages, "./a[not(@class)]")]
     total = max([n for n in numbers if n] + [current])
     nxt = xfirst(pages, "./a[contains(concat(' ',@class,' '),' pages_next ')]"
@@ -126,16 +204,11 @@ def pager(doc, base: str) -> tuple[int, int | None, str | None]:
 
 
 def detect_prompt(doc) -> PromptPage | None:
-    """phpwind's showmsg page (div.tip-content): deleted thread, login wall, …"""
+    """phpwind's message page: 8.x showmsg (div.tip-content), 9.x common/error (li#J_html_error)."""
     box = xfirst(doc, "//div[@class='tip-content']")
     if box is None:
-        error = xfirst(doc, "//li[@id='J_html_error']")  # 9.x common/error.htm
-        if error is None:
-            return None
-        message = text_of(error)
-        reason = ("login_required" if any(k in message for k in _LOGIN + ("登录",)) else
-                  "not_found" if any(k in message for k in _NOT_FOUND) else "other")
-        return PromptPage(reason=reason, message=message)
+        error = xfirst(doc, "//li[@id='J_html_error']")
+        return _prompt9(doc, text_of(error)) if error is not None else None
     form = xfirst(box, ".//form[@name='login']")
     shown = xfirst(box, ".//span[contains(@class,'f14')]")
     message = text_of(shown) if shown is not None else " ".join(
@@ -147,6 +220,21 @@ def detect_prompt(doc) -> PromptPage | None:
     else:
         reason = "other"
     return PromptPage(reason=reason, message=message or text_of(box)[:200])
+
+
+def _prompt9(doc, message: str) -> PromptPage:
+    """A 9.x error page (HTTP 200): "该帖子已被删除", "该帖子不存在或已被删除", "您所在的用户组 (游客)
+    没有访问该版块的权限", …  A refusal for want of permission needs a login when the page is
+    shown to a guest (its header offers 登录, the message names the 游客 group); a member
+    refused is refused whoever logs in again (``other``)."""
+    guest = "(游客)" in message or xfirst(doc, "//div[@class='header_login']/a[contains(@href,'c=login')]") is not None
+    if "登录" in message or ("权限" in message and guest):
+        reason = "login_required"
+    elif any(k in message for k in _NOT_FOUND):
+        reason = "not_found"
+    else:
+        reason = "other"
+    return PromptPage(reason=reason, message=message)
 
 
 def _time(el, server_now, tz: ZoneInfo):
@@ -176,7 +264,10 @@ def _thread_row8(tr, link, site: Site, sticky: bool, server_now, tz: ZoneInfo) -
 
 
 def _thread_row9(tr, link, site: Site, sticky: bool, server_now, tz: ZoneInfo) -> ThreadRow:
-    """A phpwind 9 row: p.title a.st, p.info (楼主 link + date, 最后回复 link + m-d H:i), td.num ems."""
+    """A phpwind 9 row: p.title a.st, p.info (楼主 link + date, 最后回复 link + m-d H:i), td.num ems.
+
+    The year-less last-post time is read here as the latest such time not after the
+    server's clock; :func:`_last_post_years` corrects it from the list's order."""
     tid = tid_from_url(link.get("href"))
     if tid is None:
         raise ValueError("no thread id in the subject link")
@@ -187,6 +278,8 @@ def _thread_row9(tr, link, site: Site, sticky: bool, server_now, tz: ZoneInfo) -
     last = parse_forum_time(text_of(spans[1]), None, server_now, tz) if len(spans) > 1 else None
     counts = [first_int(text_of(em)) for em in xall(tr, "./td[@class='num']/span/em")]
     cat = xfirst(tr, "./td[@class='subject']/p[@class='title']/a[contains(@href,'type=')][last()]")
+    topped = xfirst(tr, "./td[@class='subject']/p[@class='title']//i[starts-with(@class,'icon_headtopic')]")
+    sticky = sticky or topped is not None  # 置顶1/2/3: icon_headtopic_N
     return _row(site, tid, link.get("title") or text_of(link), author_link, _data_uid(author_link),
                 posted, last, text_of(people[1]) if len(people) > 1 else "",
                 counts[0] if counts else None, counts[1] if len(counts) > 1 else None, cat, sticky)
@@ -206,6 +299,71 @@ def _row(site: Site, tid: int, title: str, author_link, uid, posted, last, last_
         sticky=sticky)
 
 
+def _local_minute(month: int, day: int, hour: int, minute: int, not_after: datetime, tz: ZoneInfo) -> datetime | None:
+    """The latest 'm-d H:i' in ``tz`` (as UTC) at or before ``not_after`` (a 29 February looks back to a leap year)."""
+    year = not_after.astimezone(tz).year
+    for y in range(year, year - 9, -1):
+        try:
+            at = datetime.combine(date(y, month, day), time(hour, minute), tzinfo=tz).astimezone(timezone.utc)
+        except ValueError:
+            continue
+        if at <= not_after:
+            return at
+    return None
+
+
+def _last_post_years(rows: list[tuple[ThreadRow, str]], by_last_post: bool, server_now: datetime,
+                     tz: ZoneInfo) -> list[ThreadRow]:
+    """Give 9.x's year-less last-post times ('m-d H:i') their year.
+
+    A lone 'm-d H:i' is the latest such time not after the server's clock; but a board lists
+    its threads newest last post first (its default order, the one polled), so below the
+    topped rows each row's last post is at or before the one above it: "11-16 20:55" under
+    "10-04 20:55" is last year's. A row whose last post would then fall before its own
+    start date (Y-m-d, with the year) shows that the list is not in that order: from there on
+    each row is read alone."""
+    out, bound = [], server_now + timedelta(days=1)  # a day of slack for a forum clock set ahead
+    for row, shown in rows:
+        m = _MONTH_DAY_MINUTE.match(shown)
+        if m is None:
+            out.append(row)
+            continue
+        month, day, hour, minute = (int(g) for g in m.groups())
+        chained = by_last_post and not row.sticky
+        at = _local_minute(month, day, hour, minute, bound if chained else server_now + timedelta(days=1), tz)
+        started = row.posted_at - timedelta(seconds=row.posted_precision) if row.posted_at else None
+        if chained and at is not None and started is not None and at + timedelta(minutes=1) <= started:
+            by_last_post = chained = False
+            at = _local_minute(month, day, hour, minute, server_now + timedelta(days=1), tz)
+        if at is None:
+            out.append(row)
+            continue
+        if chained:
+            bound = at
+        out.append(replace(row, last_post_at=at + timedelta(seconds=30), last_post_precision=30))
+    return out
+
+
+def _one_row_each(rows: list[ThreadRow]) -> list[ThreadRow]:
+    """One row per thread: 9.x lists a topped thread again among the others on page 1.
+
+    The first row stays (the topped one, at the top); its last-post time is the later row's,
+    whose year was read from its place in the last-post order."""
+    first: dict[int, int] = {}
+    out: list[ThreadRow] = []
+    for row in rows:
+        if row.tid not in first:
+            first[row.tid] = len(out)
+            out.append(row)
+            continue
+        kept = out[first[row.tid]]
+        out[first[row.tid]] = replace(kept, sticky=kept.sticky or row.sticky,
+                                      last_post_at=row.last_post_at or kept.last_post_at,
+                                      last_post_precision=row.last_post_precision if row.last_post_at
+                                      else kept.last_post_precision)
+    return out
+
+
 # (rows, the "普通主题" separator row, the subject link in a row, the row reader) per generation
 _LISTS = {
     8: ("id('threadlist')/tr", "id('threadlist')/tr[@class='tr4'][normalize-space(.)='普通主题']",
@@ -219,7 +377,8 @@ _LISTS = {
 def _thread_list(doc, page, site: Site, generation: int) -> ThreadListPage:
     base, tz = base_of(doc, page.url), ZoneInfo(site.timezone)
     rows_at, separator_at, link_at, read_row = _LISTS[generation]
-    rows, warnings = [], []
+    read: list[tuple[ThreadRow, str]] = []
+    warnings: list[str] = []
     separator = xfirst(doc, separator_at)
     sticky_part = separator is not None  # topped threads come first, then the "普通主题" row
     for tr in xall(doc, rows_at):
@@ -231,15 +390,26 @@ def _thread_list(doc, page, site: Site, generation: int) -> ThreadListPage:
             continue  # the header, announcements, moderator rows
         topped = sticky_part or xfirst(tr, ".//img[@alt='置顶帖标志']") is not None
         try:
-            rows.append(read_row(tr, link, site, topped, page.server_now, tz))
+            row = read_row(tr, link, site, topped, page.server_now, tz)
         except (ValueError, AttributeError, IndexError, TypeError) as exc:
             warnings.append(f"skipped a row ({text_of(link)[:30]}): {exc}")
+            continue
+        read.append((row, text_of(xfirst(tr, "./td[@class='subject']/p[@class='info']/span[2]"))
+                     if generation == 9 else ""))
+    if generation == 9:  # the board's default order is by last post; 最新发帖 is orderby=postdate
+        rows = _last_post_years(read, "orderby=postdate" not in page.url, page.server_now, tz)
+    else:
+        rows = [row for row, _ in read]
+    rows = _one_row_each(rows)
     for row in rows:
         if row.posted_at is None or row.author is None:
             warnings.append(f"thread {row.tid}: author or post time not found")
     m = _FID.search(page.url)
+    fid = int(m.group(1)) if m else None
+    if fid is None and generation == 9:  # a saved page: the board its breadcrumb ends with
+        fid = _crumb_fid(doc)
     current, total, nxt = pager(doc, base)
-    return ThreadListPage(fid=int(m.group(1)) if m else None, threads=rows, page=current, total_pages=total,
+    return ThreadListPage(fid=fid, threads=rows, page=current, total_pages=total,
                           next_page=nxt, warnings=warnings, complete=page_complete(page.text, warnings))
 
 
@@ -295,23 +465,70 @@ def _post(pid: int, floor, author, uid, posted, body: str, note) -> Post:
                 body=body, edit_note=note)
 
 
-# (posts, post reader, views/replies, subject, hidden tid field) per generation
+def _counts8(doc) -> tuple[int | None, int | None]:
+    """(views, replies) above an 8.x thread: ``ul.pw_ulC > li > span``, 阅读 then 回复."""
+    counts = [first_int(text_of(el))
+              for el in xall(doc, "//div[@class='readTop']//ul[contains(@class,'pw_ulC')]/li/span")]
+    return (counts[0] if counts else None), (counts[1] if len(counts) > 1 else None)
+
+
+def _counts9(doc) -> tuple[int | None, int | None]:
+    """(views, replies) in page 1's ``div.post_num``: 9.0 ``span.hits > em`` / ``span.replies > em``,
+    9.0.1+ ``li > em`` labelled 阅读 / 回复 (the replies ``em#topicRepliesNum`` in both)."""
+    views = replies = None
+    for em in xall(doc, "//div[contains(concat(' ',@class,' '),' post_num ')]//em"):
+        holder = em.getparent()
+        kind = f" {holder.get('class') or ''} "
+        label = (holder.text or "").strip()
+        if " hits " in kind or label.startswith("阅读"):
+            views = first_int(text_of(em))
+        elif " replies " in kind or em.get("id") == "topicRepliesNum" or label.startswith("回复"):
+            replies = first_int(text_of(em))
+    return views, replies
+
+
+def _tid8(doc) -> int | None:
+    hidden = xfirst(doc, "//form[@name='delatc']/input[@name='tid']")
+    return first_int(hidden.get("value")) if hidden is not None else None
+
+
+# Where a 9.x thread page names its thread, surest first. #js-tid is last: real 9.0 pages print
+# the literal "$tid" there.
+_TID9_LINKS = ("(//div[contains(@class,'bread_crumb')]/a[contains(@href,'tid')])[last()]/@href",
+               "//a[contains(concat(' ',@class,' '),' btn_replay ')]/@href",
+               "id('J_read_moredown_list')//a/@href",
+               "//a[contains(concat(' ',@class,' '),' J_read_reply ')]/@href",
+               "//div[contains(concat(' ',@class,' '),' pages ')]/a[contains(@href,'tid')]/@href")
+_TID9_VALUES = ("//a[contains(concat(' ',@class,' '),' J_like_btn ')]/@data-tid", "id('js-tid')/@value")
+
+
+def _tid9(doc) -> int | None:
+    for where in _TID9_LINKS:
+        for href in xall(doc, where):
+            tid = tid_from_url(str(href))
+            if tid is not None:
+                return tid
+    for where in _TID9_VALUES:
+        for value in xall(doc, where):
+            if str(value).strip().isdigit():
+                return int(str(value).strip())
+    return None
+
+
+# (posts, post reader, (views, replies), subject, the thread id on the page) per generation
 _THREADS = {
-    8: ("//div[@class='read_t'][.//td[contains(@class,'floot_right')]]", _post8,
-        "//div[@class='readTop']//ul[contains(@class,'pw_ulC')]/li/span", "id('subject_tpc')",
-        "//form[@name='delatc']/input[@name='tid']"),
-    9: ("id('J_posts_list')//div[contains(concat(' ',@class,' '),' J_read_floor ')]", _post9,
-        "//div[@class='post_num']//li/em", "id('J_post_title')", "id('js-tid')"),
+    8: ("//div[@class='read_t'][.//td[contains(@class,'floot_right')]]", _post8, _counts8, "id('subject_tpc')", _tid8),
+    9: ("id('J_posts_list')//div[contains(concat(' ',@class,' '),' J_read_floor ')]", _post9, _counts9,
+        "id('J_post_title')", _tid9),
 }
 
 
 def _thread(doc, page, site: Site, generation: int) -> ThreadPage:
     base, tz = base_of(doc, page.url), ZoneInfo(site.timezone)
-    posts_at, read_post, counts_at, subject_at, tid_at = _THREADS[generation]
+    posts_at, read_post, counts_of, subject_at, tid_on_page = _THREADS[generation]
     tid = tid_from_url(page.url)
-    if tid is None:  # a rewritten or static URL without the id: the page's hidden field
-        hidden = xfirst(doc, tid_at)
-        tid = first_int(hidden.get("value")) if hidden is not None else None
+    if tid is None:  # a saved page, a rewritten or static URL without the id: the page names it
+        tid = tid_on_page(doc)
     posts, warnings = [], []
     for i, div in enumerate(xall(doc, posts_at)):
         try:
@@ -321,7 +538,7 @@ def _thread(doc, page, site: Site, generation: int) -> ThreadPage:
     for p in posts:
         if p.posted_at is None:
             warnings.append(f"post {p.pid}: post time not found")
-    counts = [first_int(text_of(el)) for el in xall(doc, counts_at)]
+    views, replies = counts_of(doc)
     subject = xfirst(doc, subject_at)
     cat = xfirst(subject, ".//a[contains(@href,'type=')]") if subject is not None else None
     title = text_of(subject)
@@ -329,7 +546,7 @@ def _thread(doc, page, site: Site, generation: int) -> ThreadPage:
         title = title.replace(text_of(cat), "", 1).strip()
     current, total, nxt = pager(doc, base)
     return ThreadPage(tid=tid, title=title or None, category=text_of(cat).strip("[]") if cat is not None else None,
-                      views=counts[0] if counts else None, replies=counts[1] if len(counts) > 1 else None,
+                      views=views, replies=replies,
                       posts=posts, page=current, total_pages=total, next_page=nxt, warnings=warnings,
                       complete=page_complete(page.text, warnings))
 
@@ -383,9 +600,11 @@ def _parse(page, site: Site, want: str | None) -> ParsedPage:
     prompt = detect_prompt(doc)
     if prompt:
         return prompt
+    status = f" (HTTP {page.status})" if page.status >= 400 else ""
     if want:
-        raise ParseError(page.url, f"{_KINDS[want][1]} on this page; is it a phpwind {want.replace('_', ' ')} page?")
-    raise ParseError(page.url, "neither a phpwind board list, a thread nor a message page")
+        raise ParseError(page.url, f"{_KINDS[want][1]} on this page{status}; is it a phpwind "
+                                   f"{want.replace('_', ' ')} page?")
+    raise ParseError(page.url, f"neither a phpwind board list, a thread nor a message page{status}")
 
 
 parse_thread_list, parse_thread, parse_page = kind_parsers(_parse)

@@ -17,6 +17,8 @@ _ABSOLUTE = re.compile(
     r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?"  # a 12-hour clock: 10:22 PM
 )
 _AGO = re.compile(r"(\d+)\s*(秒|分钟|小时|天|周|个月)前")
+_DAYS_AGO_AT = re.compile(r"(\d+)\s*天前\s*(\d{1,2}):(\d{2})")  # Discuz! 7: 'N 天前 H:i' (the day's own time)
+_LABELLED = re.compile(r"(?:^|\s)(刚刚|刚才|半小时前)$")  # alone or after a label: "发表于 半小时前"
 _DAY_WORD = re.compile(r"(昨天|前天|今天)\s*(\d{1,2}):(\d{2})")
 _DAY_OFFSETS = {"今天": 0, "昨天": 1, "前天": 2}
 _MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?$")  # phpwind: this year's 'm-d[ H:i]'
@@ -58,15 +60,24 @@ def parse_relative(text: str, server_now: datetime, tz: ZoneInfo) -> ForumTime |
     """Parse Discuz!'s relative forms (dgmdate 'u') against the server's clock."""
     text = text.replace("\xa0", " ").strip()
     now = server_now.astimezone(timezone.utc)
-    if text in ("刚刚", "刚才"):
+    word = _LABELLED.search(text)
+    if word and word.group(1) != "半小时前":
         return ForumTime(now, 1)
-    if text == "半小时前":  # 30 to 60 minutes ago
+    if word:  # 30 to 60 minutes ago
         return ForumTime(now - timedelta(minutes=45), 15 * 60)
     m = _DAY_WORD.search(text)
     if m:
         today = now.astimezone(tz).date()
         day = today - timedelta(days=_DAY_OFFSETS[m.group(1)])
         at = _local(day, time(int(m.group(2)), int(m.group(3))), tz)
+        return ForumTime(at + timedelta(seconds=30), 30)
+    m = _DAYS_AGO_AT.search(text)
+    if m:  # N calendar days back (dgmdate counts from today's 00:00), at the minute shown
+        day = now.astimezone(tz).date() - timedelta(days=int(m.group(1)))
+        try:
+            at = _local(day, time(int(m.group(2)), int(m.group(3))), tz)
+        except ValueError:
+            return None
         return ForumTime(at + timedelta(seconds=30), 30)
     m = _MONTH_DAY.match(text)
     if m:
