@@ -9,7 +9,10 @@ from monitor.service import Service
 from tests.helpers import config_for, start_forum
 
 Q1 = parse_period("2011Q1")
-SCRIPTS = {"discuz7": ("/forumdisplay.php?", "/viewthread.php?"), "phpwind": ("/thread.php?", "/read.php?")}
+# the addresses each flavor's poll asks: phpwind 9 has no thread.php (HTTP 404): the engine asks it once,
+# then lists boards at index.php?c=thread (remembered for the process)
+SCRIPTS = {"discuz7": ("/forumdisplay.php?", "/viewthread.php?"), "phpwind": ("/thread.php?", "/read.php?"),
+           "phpwind9": ("/index.php?c=thread&", "/read.php?")}
 
 
 @pytest.mark.parametrize("flavor,engine", [("discuz7", "discuz7"), ("phpwind", "phpwind"), ("phpwind9", "phpwind")])
@@ -22,7 +25,11 @@ def test_an_older_engine_gives_the_same_quarter(tmp_path, flavor, engine):
         [r] = svc.poll()
         assert r.status == "ok", (r.error, r.warnings[:3])
         assert r.store.new > 500 and not r.warnings
-        assert forum.requests and all(q.startswith(SCRIPTS[engine]) for q in forum.requests)
+        asked = forum.requests
+        if flavor == "phpwind9":
+            assert [q for q in asked if q.startswith("/thread.php?")] == [asked[0]]
+            asked = asked[1:]
+        assert asked and all(q.startswith(SCRIPTS[flavor]) for q in asked)
         [steady] = svc.poll()
         assert steady.requests == 3 and steady.threads_fetched == 0  # one board page each, nothing changed
         b = svc.bulletin(Q1)
@@ -54,7 +61,7 @@ def test_an_older_engines_members_only_board_is_read_after_its_own_login_form(tm
 
 @pytest.mark.parametrize("flavor,engine,says", [("discuz7", "discuz7", "您还未登录"),
                                                 ("phpwind", "phpwind", "只有注册会员才能进入"),
-                                                ("phpwind9", "phpwind", "请先登录")])
+                                                ("phpwind9", "phpwind", "没有访问该版块的权限")])
 def test_an_older_engines_login_wall_without_a_login_fails_clearly(tmp_path, flavor, engine, says):
     forum = start_forum(flavor=flavor, members_only=True)
     try:
@@ -78,3 +85,47 @@ def test_a_phpwind9_members_only_board_is_read_with_a_browser_cookie(tmp_path):
     finally:
         forum.stop()
     assert r.status == "ok" and r.store.new > 500
+
+
+@pytest.mark.parametrize("flavor,gone_status", [("discuz7", 404), ("phpwind9", 200)])
+def test_the_older_flavors_answer_as_their_real_engines(flavor, gone_status):
+    """7.2 answers 404 for a deleted or missing thread; 9.0 says so with HTTP 200, has no thread.php and
+    lists boards at index.php?c=thread (see tests/fixtures/discuz72-real, phpwind9-real)."""
+    forum = start_forum(flavor=flavor)
+    try:
+        s, now = forum.scenario, forum.clock.now()
+        deleted = next(t for t in s.threads if t.deleted_at and t.deleted_at <= now)
+        script = "viewthread.php" if flavor == "discuz7" else "read.php"
+        status, html = forum.respond(f"/{script}?tid={deleted.tid}")
+        assert status == gone_status and ("该帖子已被删除" if flavor == "phpwind9" else "指定的主题不存在") in html
+        status, html = forum.respond(f"/{script}?tid=99999")
+        assert status == gone_status and ("该帖子不存在或已被删除" if flavor == "phpwind9" else "指定的主题不存在") in html
+        if flavor == "phpwind9":
+            assert forum.respond("/thread.php?fid=2")[0] == 404
+            status, html = forum.respond("/index.php?c=thread&fid=2&page=2")
+            assert status == 200 and 'id="J_posts_list"' in html and "index.php?c=thread&fid=2&page=1" in html
+            assert "thread.php" not in html.replace("c=thread", "")
+            forum.members_only = True
+            status, html = forum.respond("/index.php?c=thread&fid=2")
+            assert status == 200 and "您所在的用户组 (游客) 没有访问该版块的权限" in html and "<form" not in html
+    finally:
+        forum.stop()
+
+
+def test_a_phpwind9_board_lists_its_topped_thread_again_and_the_engine_keeps_one_row():
+    from scrapers import phpwind
+    from scrapers.records import Page, Site
+    forum = start_forum(flavor="phpwind9")
+    try:
+        s, now = forum.scenario, forum.clock.now()
+        stuck = next(t for t in s.threads if t.sticky)
+        status, html = forum.respond(f"/index.php?c=thread&fid={stuck.fid}")
+    finally:
+        forum.stop()
+    assert html.count(f'read.php?tid={stuck.tid}&fid={stuck.fid}" class="st"') == 2
+    assert html.count("icon_headtopic_1") == 1
+    site = Site(forum.base_url)
+    parsed = phpwind.parse_thread_list(Page(f"{forum.base_url}index.php?c=thread&fid={stuck.fid}",
+                                            html.encode("gbk", errors="xmlcharrefreplace"), now), site)
+    assert [r.tid for r in parsed.threads].count(stuck.tid) == 1 and not parsed.warnings
+    assert [r.tid for r in parsed.threads if r.sticky] == [stuck.tid]

@@ -30,9 +30,14 @@ _THREAD = re.compile(r"^/thread-(\d+)-(\d+)-\d+\.html$")
 NOT_FOUND = "抱歉，指定的主题不存在或已被删除或正在被审核"
 FLAVORS = ("discuz-x", *render_legacy.TEMPLATES)
 _LEGACY_NOT_FOUND = {"discuz7": "指定的主题不存在或已被删除或正在被审核，请返回。", "phpwind": "帖子不存在或已被删除",
-                     "phpwind9": "帖子不存在或已被删除"}
-_LEGACY_LOGIN_WALL = {"discuz7": "对不起，您还未登录，无法进行此操作。", "phpwind": "本版块为正规版块,只有注册会员才能进入!",
-                      "phpwind9": "您还不是本版会员，请先登录"}
+                     "phpwind9": "该帖子不存在或已被删除"}
+_LEGACY_DELETED = {"phpwind9": "该帖子已被删除"}  # a thread that existed; others say what a missing one does
+# HTTP status of a deleted or missing thread: 7.2 answers 404, phpwind 9.0 200 (its error page)
+_LEGACY_GONE_STATUS = {"discuz7": 404, "phpwind": 404, "phpwind9": 200}
+_PLAIN_404 = ("<!doctype html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>"
+              "<p>The requested resource was not found on this server.</p></body></html>")
+_LEGACY_LOGIN_WALL = {"discuz7": "对不起，您还未登录，无权访问该版块。", "phpwind": "本版块为正规版块,只有注册会员才能进入!",
+                      "phpwind9": "您所在的用户组 (游客) 没有访问该版块的权限"}  # 9.0 shows no login form
 
 
 class DemoClock:
@@ -161,9 +166,16 @@ class DemoForum:
         return 404, render_prompt(s, "抱歉，您访问的页面不存在", base)
 
     def _respond_legacy(self, path: str, q: dict, page: int, now, signed_in: bool) -> tuple[int, str]:
-        """Discuz! 7 (forumdisplay.php, viewthread.php) or phpwind 8 (thread.php, read.php) routes."""
+        """Discuz! 7 (forumdisplay.php, viewthread.php), phpwind 8 (thread.php, read.php) or phpwind 9
+        (index.php?c=thread, read.php; thread.php answers 404 as on a real 9.0) routes."""
         s, base, flavor = self.scenario, self.base_url, self.flavor
         board_script, thread_script, login_script = ("/" + name for name in render_legacy.SCRIPTS[flavor])
+        if "?" in board_script:  # phpwind 9: index.php?c=thread&fid=F; it has no thread.php
+            if path == "/thread.php":
+                return 404, _PLAIN_404
+            script, query = board_script.split("?", 1)
+            wanted = {k: v[0] for k, v in parse_qs(query).items()}
+            board_script = script if all(q.get(k) == v for k, v in wanted.items()) else None
         if path == login_script:
             return 200, self._message("请先登录", login=True)
         if self.members_only and not signed_in and path in (board_script, thread_script):
@@ -177,7 +189,9 @@ class DemoForum:
             thread = s.thread(int(q.get("tid", "0") or 0))
             visible = s.visible(thread, now) if thread else None
             if visible is None:
-                return 404, self._message(_LEGACY_NOT_FOUND[flavor])
+                deleted = thread is not None and thread.deleted_at is not None and thread.deleted_at <= now
+                return _LEGACY_GONE_STATUS[flavor], self._message(
+                    _LEGACY_DELETED.get(flavor, _LEGACY_NOT_FOUND[flavor]) if deleted else _LEGACY_NOT_FOUND[flavor])
             return 200, render_legacy.render_thread(s, visible, page, now, base, flavor)
         if path in ("/", "/index.php"):
             return 200, render_index(s, now, base)

@@ -142,10 +142,11 @@ def test_pagers_past_seven_pages_and_on_the_last_page(flavor):
 @pytest.mark.parametrize("flavor,message,reason", [
     ("discuz7", "指定的主题不存在或已被删除或正在被审核，请返回。", "not_found"),
     ("phpwind", "帖子不存在或已被删除", "not_found"),
-    ("phpwind9", "帖子不存在或已被删除", "not_found"),
-    ("discuz7", "对不起，您还未登录，无法进行此操作。", "login_required"),
+    ("phpwind9", "该帖子不存在或已被删除", "not_found"),
+    ("phpwind9", "该帖子已被删除", "not_found"),
+    ("discuz7", "对不起，您还未登录，无权访问该版块。", "login_required"),
     ("phpwind", "本版块为正规版块,只有注册会员才能进入!", "login_required"),
-    ("phpwind9", "您还不是本版会员，请先登录", "login_required"),
+    ("phpwind9", "您所在的用户组 (游客) 没有访问该版块的权限", "login_required"),  # 9.0: no login form
 ])
 def test_prompt_pages_say_why(flavor, message, reason):
     s = scenario_copy()
