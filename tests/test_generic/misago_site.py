@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from tests.test_generic.local_server import free_port, stop_process, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("MISAGO_VENV") or ROOT / ".venv-misago")  # as in setup_misago.sh
@@ -158,12 +158,7 @@ class MisagoForum:
 
     def stop(self) -> None:
         """Stop the server and drop the forum's database."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         _drop_database(self.database)
 
 
@@ -222,12 +217,6 @@ def misago_available() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(cmd: list[str], cwd: Path, env: dict, stdin: str | None = None) -> str:
     done = subprocess.run(cmd, cwd=cwd, env=env, input=stdin, capture_output=True, text=True)
     if done.returncode:
@@ -261,19 +250,16 @@ def start_misago(workdir: Path, spec: dict) -> MisagoForum:
         _run([*django, "migrate", "--noinput"], project, env)
         data = json.loads(_run([*django, "shell", "-c", POPULATE], project, env, json.dumps(spec))
                           .split("RESULT", 1)[1])
-        port = _free_port()
+        port = free_port()
         log = open(project / "runserver.log", "wb")  # noqa: SIM115 - kept open by the server
         proc = subprocess.Popen([*django, "runserver", "--noreload", f"127.0.0.1:{port}"],
                                 cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    return MisagoForum(f"http://127.0.0.1:{port}/", data, proc, database)
-            time.sleep(0.2)
-        raise RuntimeError("the Misago forum did not start:\n"
-                           + (project / "runserver.log").read_text("utf-8", "replace")[-3000:])
+        try:
+            wait_for_port(port, proc, "the Misago forum")
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n" + (project / "runserver.log").read_text("utf-8", "replace")[-3000:]) from None
+        return MisagoForum(f"http://127.0.0.1:{port}/", data, proc, database)
     except BaseException:
         if proc is not None:
             proc.kill()

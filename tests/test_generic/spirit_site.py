@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from tests.test_generic.local_server import free_port, stop_process, wait_for_port
 
 SETTINGS = '''
 from .dev import *  # noqa
@@ -65,11 +65,7 @@ class SpiritForum:
     data: dict
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
 
 SPOKESPERSON = "市水务局发言人"
@@ -94,12 +90,6 @@ def sample_spec() -> dict:
     return {"users": CITIZENS + [SPOKESPERSON], "category": "网络问政", "topics": topics}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_spirit(workdir: Path, spec: dict) -> SpiritForum:
     """Create, populate and serve a Spirit forum; return its URL and the ids it created."""
     bin_dir = Path(sys.executable).parent
@@ -114,16 +104,8 @@ def start_spirit(workdir: Path, spec: dict) -> SpiritForum:
     made = subprocess.run([*manage, "shell", "-c", POPULATE], cwd=project, env=env, check=True,
                           capture_output=True, text=True, input=json.dumps(spec))
     data = json.loads(made.stdout.split("RESULT", 1)[1])
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=project, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return SpiritForum(f"http://127.0.0.1:{port}/", proc, data)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the Spirit forum did not start")
+    wait_for_port(port, proc, "the Spirit forum")
+    return SpiritForum(f"http://127.0.0.1:{port}/", proc, data)

@@ -12,15 +12,14 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.helpers import ROOT
+from tests.test_generic.local_server import QuietHandler, serving
 
 TZ = ZoneInfo("Asia/Shanghai")
 TOKEN = "t0ken-for-tests"
@@ -73,14 +72,10 @@ def api():
     """The generated API on 127.0.0.1; what it was asked is kept in ``asked``."""
     asked: list[tuple[str, str, dict]] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def _answer(self, status: int, data: dict) -> None:
-            body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_body(status, json.dumps(data, ensure_ascii=False).encode("utf-8"),
+                           "application/json;charset=UTF-8")
 
         def _token_ok(self) -> bool:
             if self.headers.get("X-Access-Token") != TOKEN:
@@ -108,14 +103,8 @@ def api():
                 return self._answer(200, _detail_answer(item))
             self._answer(404, {"code": 404, "msg": "留言不存在", "data": None})
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", asked
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as base:
+        yield base, asked
 
 
 FORUM = """

@@ -5,8 +5,6 @@ The poll must end, store the posts once, say what happened, and mark the thread 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +12,7 @@ from sqlalchemy import select
 from models.tables import PostRecord, ThreadRecord
 from monitor.config import parse_config
 from monitor.service import Service
+from tests.test_generic.local_server import QuietHandler, serving
 
 POSTS = [{"id": 11, "who": "网友甲", "at": "2026-11-02T09:00:00+08:00", "text": "路灯不亮"},
          {"id": 12, "who": "城管发言人", "at": "2026-11-02T10:00:00+08:00", "text": "已修复"}]
@@ -23,28 +22,17 @@ POSTS = [{"id": 11, "who": "网友甲", "at": "2026-11-02T09:00:00+08:00", "text
 def endless():
     asked: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self):  # noqa: N802
             asked.append(self.path)
             if self.path.startswith("/api/board"):
                 data = {"rows": [{"id": 5, "title": "路灯", "n": 1}], "cursor": None}
             else:  # every page of the thread: the same posts, and "more after this"
                 data = {"posts": POSTS, "cursor": "again"}
-            body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_body(200, json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json")
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", asked
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as base:
+        yield base, asked
 
 
 def test_a_cursor_that_never_ends_stops_at_the_first_page_of_nothing_new(endless, tmp_path):

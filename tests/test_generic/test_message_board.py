@@ -6,9 +6,7 @@ table of 回复单位 / 回复时间 / 回复内容. The reply counts for the un
 """
 from __future__ import annotations
 
-import threading
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 from monitor.config import parse_config
 from monitor.periods import parse_period
 from monitor.service import Service
+from tests.test_generic.local_server import page_map_handler, serving
 
 TZ = ZoneInfo("Asia/Shanghai")
 ITEMS = [  # id, title, asker, asked, (unit, replied, text) or None
@@ -45,24 +44,8 @@ def _list_page() -> str:
 def board():
     pages = {"/list.jsp?page=1": _list_page(), **{f"/detail.jsp?id={i[0]}": _item_page(i) for i in ITEMS}}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body = pages.get(self.path)
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            data = (body or "not found").encode("utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serving(page_map_handler(pages)) as base:
+        yield base
 
 
 def config(base_url: str, db: str):

@@ -13,9 +13,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -23,6 +21,7 @@ import pytest
 from monitor.config import load_config, parse_config
 from monitor.generic_proposal import ProposalError, check_block, propose_board, propose_thread, render_block
 from tests.helpers import ROOT
+from tests.test_generic.local_server import page_map_handler, serving
 from tests.test_generic.spirit_site import SPOKESPERSON
 from tests.test_generic.test_spirit_forum import TZ
 
@@ -259,24 +258,8 @@ def table_site():
         pages[f"/show.asp?id={item[0]}&lm=3"] = _table_thread(item)
         pages[f"/show.asp?id={item[0]}&lm=4"] = _table_thread(item, with_ids=False)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body = pages.get(self.path)
-            data = (body or "not found").encode("utf-8")
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serving(page_map_handler(pages)) as base:
+        yield base
 
 
 def test_propose_on_a_table_based_board():

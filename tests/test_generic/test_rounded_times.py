@@ -5,10 +5,8 @@ time must replace it in the store — whatever order the pages are read in.
 """
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +15,7 @@ from sqlalchemy import select
 from models.tables import PostRecord, ThreadRecord
 from monitor.config import parse_config
 from monitor.service import Service
+from tests.test_generic.local_server import page_map_handler, serving
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 30, 12, 0, 0, tzinfo=TZ)
@@ -40,24 +39,9 @@ def _pages() -> dict[str, str]:
 def board():
     pages = _pages()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body = pages.get(self.path, "").encode("utf-8")
-            self.send_response_only(200 if body else 404)  # send_response would add today's Date
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Date", format_datetime(NOW.astimezone(timezone.utc), usegmt=True))  # the server's clock
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    server_clock = format_datetime(NOW.astimezone(timezone.utc), usegmt=True)  # relative times count from it
+    with serving(page_map_handler(pages, date=lambda: server_clock)) as base:
+        yield base
 
 
 def _config(base: str, db: str, with_thread_times: bool):
