@@ -72,6 +72,7 @@ def probe_target(target: str, engine: str, now: datetime | None, base_url: str |
         out["fid"] = parsed.fid
         out["threads"] = [{"tid": r.tid, "title": r.title, "url": r.url, "author": r.author,
                            "uid": user_id(r.author_uid), "posted_at": _iso(r.posted_at, tz),
+                           "posted_precision": r.posted_precision if r.posted_at else None,
                            "replies": r.replies, "views": r.views,
                            "last_post_at": _iso(r.last_post_at, tz), "last_poster": r.last_poster,
                            "category": r.category, "sticky": r.sticky} for r in parsed.threads]
@@ -79,12 +80,29 @@ def probe_target(target: str, engine: str, now: datetime | None, base_url: str |
         out.update(tid=parsed.tid, title=parsed.title, category=parsed.category,
                    replies=parsed.replies, views=parsed.views)
         out["posts"] = [{"pid": p.pid, "floor": p.floor, "author": p.author, "uid": user_id(p.author_uid),
-                         "posted_at": _iso(p.posted_at, tz), "body": p.body, "edit_note": p.edit_note,
+                         "posted_at": _iso(p.posted_at, tz),
+                         "posted_precision": p.posted_precision if p.posted_at else None,
+                         "body": p.body, "edit_note": p.edit_note,
                          "on_behalf_of": p.on_behalf_of}
                         for p in parsed.posts]
     if not out["threads"] and not out["posts"]:
         out["warnings"].append("the page parsed but yielded no threads or posts: check the engine and URL")
     return out
+
+
+def _shown(row: dict) -> str:
+    """A time as precisely as the page showed it: to the second, the minute, the day, or ≈ with ±."""
+    at, precision = row.get("posted_at"), row.get("posted_precision")
+    if not at:
+        return "?"
+    if not precision:
+        return at
+    if precision <= 30:
+        return at[:16] + at[19:]  # 2026-12-02T20:30+08:00: the minute shown
+    if precision == 43200 and at[11:19] == "12:00:00":
+        return at[:10] + " (day)"
+    span = f"{round(precision / 3600)}h" if precision >= 3600 else f"{round(precision / 60)}min"
+    return f"≈{at[:16]}{at[19:]} ±{span}"
 
 
 def _bracketed(category: str | None) -> str:
@@ -102,14 +120,14 @@ def format_probe(r: dict) -> str:
         lines.append(f"prompt page ({r['prompt']['reason']}): {r['prompt']['message']}")
     for t in r["threads"]:
         lines.append(f"  tid {t['tid']:>8}  {t['replies'] if t['replies'] is not None else '-':>5} replies "
-                     f"{t['views'] if t['views'] is not None else '-':>7} views  {t['posted_at'] or '?':25}  "
+                     f"{t['views'] if t['views'] is not None else '-':>7} views  {_shown(t):25}  "
                      f"{t['author'] or '?'} (uid {t['uid']})  {_bracketed(t['category'])}{t['title']}")
     if r.get("title"):
         lines.append(f"thread {r['tid']}: {_bracketed(r.get('category'))}{r['title']}; "
                      f"{_count(r.get('replies'))} replies, {_count(r.get('views'))} views")
     for p in r["posts"]:
         head = p["body"].replace("\n", " ")[:60]
-        lines.append(f"  #{p['floor'] or '?':<4} pid {p['pid']:>8}  {p['posted_at'] or '?':25}  "
+        lines.append(f"  #{p['floor'] or '?':<4} pid {p['pid']:>8}  {_shown(p):25}  "
                      f"{p['author'] or '?'} (uid {p['uid']})  {head}")
         if p["edit_note"]:
             lines.append(f"        edit: {p['edit_note']}")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 
 from tests.conftest import real_dir
 from tests.helpers import ROOT
@@ -300,3 +301,15 @@ def test_status_shows_running_and_abandoned_polls_with_their_offset(tmp_path):
     shown = status()
     assert "demo: last poll abandoned (process died): started 2026-12-02 02:40 +08:00, never finished" in shown
     assert "running since" not in shown
+
+
+@pytest.mark.parametrize("at,precision,shown", [
+    ("2026-11-02T09:00:17+08:00", 0, "2026-11-02T09:00:17+08:00"),
+    ("2026-12-02T20:30:30+08:00", 30, "2026-12-02T20:30+08:00"),
+    ("2026-11-26T12:00:00+08:00", 43200, "2026-11-26 (day)"),
+    ("2026-11-21T10:00:00+08:00", 453600, "≈2026-11-21T10:00+08:00 ±126h"),
+    (None, None, "?"),
+])
+def test_probe_prints_a_time_as_precisely_as_the_page_showed_it(at, precision, shown):
+    from monitor.probe import _shown
+    assert _shown({"posted_at": at, "posted_precision": precision}) == shown
