@@ -21,6 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from monitor.config import parse_config, read_yaml
 from monitor.errors import ConfigError, SpokeswatchError
 from scrapers import detect_engine, get_engine
+from scrapers.engine import fetch_page
 from scrapers.errors import ScraperError
 from scrapers.fetch import Fetcher
 from scrapers.records import Site
@@ -367,7 +368,7 @@ def _get(fetcher: Fetcher, url: str, site: Site | None = None):
     SpokeswatchError saying why not."""
     from scrapers import generic
     try:
-        page = generic.fetch(fetcher, url, site) if site is not None else fetcher.get(url)
+        page = fetch_page(generic, fetcher, url, site) if site is not None else fetcher.get(url)
     except ScraperError as exc:
         raise SpokeswatchError(f"{url}: cannot fetch it: {exc}") from None
     if page.status >= 400:

@@ -25,6 +25,7 @@ from monitor.assignment import Directory
 from monitor.config import Config, Forum
 from monitor.errors import StorageError
 from scrapers import discuz, discuz_api, get_engine, rss
+from scrapers.engine import fetch_page
 from scrapers.errors import FetchError, LoginError, ParseError, ScraperError, StopRequested
 from scrapers.fetch import Fetcher
 from scrapers.records import Post, PromptPage, Site, ThreadPage, ThreadRow
@@ -340,8 +341,7 @@ class ForumPoller:
 
     def _fetch(self, url: str):
         """One page, fetched the way the engine says (a JSON endpoint may want a POST), else a GET."""
-        fetch = getattr(self.engine, "fetch", None)
-        return fetch(self.fetcher, url, self.site) if fetch else self.fetcher.get(url)
+        return fetch_page(self.engine, self.fetcher, url, self.site)
 
     def _check_stop(self) -> None:
         if self.stop is not None and self.stop.is_set():

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.errors import SpokeswatchError
 from scrapers import detect_engine, get_engine
+from scrapers.engine import fetch_page
 from scrapers.errors import ScraperError
 from scrapers.fetch import Fetcher
 from scrapers.records import Page, PromptPage, Site, ThreadListPage, user_id
@@ -22,9 +23,9 @@ def _load(target: str, now: datetime | None, base_url: str | None, engine: str =
     warnings = []
     if target.startswith(("http://", "https://")):
         base = base_url or urljoin(target, ".")
-        fetch = getattr(get_engine(engine), "fetch", None) if engine != "auto" and site is not None else None
         with Fetcher(base, rate_limit=0, retries=1) as fetcher:
-            page = fetch(fetcher, target, site) if fetch else fetcher.get(target)
+            page = (fetch_page(get_engine(engine), fetcher, target, site) if engine != "auto" and site is not None
+                    else fetcher.get(target))
         return page, base, warnings
     path = Path(target)
     try:

@@ -39,6 +39,13 @@ def kind_parsers(parse: KindParse):
     return parse_thread_list, parse_thread, parse_page
 
 
+def fetch_page(engine, fetcher, url: str, site: Site):
+    """One page fetched the way its engine says (its optional ``fetch(fetcher, url, site)``: a JSON
+    endpoint may want a POST, phpwind 9 lists boards elsewhere than 8.x), else a plain GET."""
+    fetch = getattr(engine, "fetch", None)
+    return fetch(fetcher, url, site) if fetch else fetcher.get(url)
+
+
 def paged_url(site: Site, path: str, page: int = 1) -> str:
     """``path`` on the forum, with ``&page=N`` from page 2 on (how these engines number pages)."""
     url = urljoin(site.base_url, path)

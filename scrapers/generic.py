@@ -354,21 +354,26 @@ def rounded_ago(count: str, unit: str, server_now: datetime) -> ForumTime:
                      max(1, int((latest - earliest) / 2 + 0.5)))
 
 
-class _Fields:
-    """Reads fields of many rows, remembering which selectors never matched."""
+class FieldReader:
+    """Reads a section's fields from many rows, remembering which ones never gave a value.
 
-    def __init__(self, section: str, spec: Mapping[str, Any], tree):
-        self.section, self.spec, self.tree = section, spec, tree
+    ``lookup(row, spec)`` reads one field (a selector on HTML, a JMESPath expression on JSON)."""
+
+    def __init__(self, section: str, spec: Mapping[str, Any], lookup, kind: str = "selector",
+                 missing: str = "matched nothing"):
+        self.section, self.spec, self.lookup, self.kind, self.missing = section, spec, lookup, kind, missing
         self.hits: dict[str, int] = {}
 
-    def get(self, el, name: str) -> str | None:
-        value = self.tree.value(el, self.spec.get(name))
-        if self.spec.get(name):
-            self.hits[name] = self.hits.get(name, 0) + (value is not None)
+    def get(self, row, name: str):
+        spec = self.spec.get(name)
+        if not spec:
+            return None
+        value = self.lookup(row, spec)
+        self.hits[name] = self.hits.get(name, 0) + (value is not None)
         return value
 
     def warnings(self, url: str) -> list[str]:
-        return [f"{url}: selector {self.section}.{name} {self.spec[name]!r} matched nothing"
+        return [f"{url}: {self.kind} {self.section}.{name} {self.spec[name]!r} {self.missing}"
                 for name, n in self.hits.items() if n == 0]
 
 
@@ -392,7 +397,7 @@ def _start(page, site: Site, section: str, key: str):
     o = _opts(site)
     spec = o[section]
     tree = _tree(page, spec, key)
-    return o, ZoneInfo(site.timezone), spec, o.get("time_formats") or [], tree, _Fields(section, spec, tree)
+    return o, ZoneInfo(site.timezone), spec, o.get("time_formats") or [], tree, FieldReader(section, spec, tree.value)
 
 
 def parse_thread_list(page, site: Site) -> ThreadListPage:
@@ -463,11 +468,16 @@ def _official_reply(tree, spec, page, formats, tz, tid: int | None, count: int) 
     block = tree.node(tree.root, spec["official_reply"])
     if block is None or tid is None:
         return None  # not answered yet
-    unit = tree.value(block, spec.get("official_unit"))
-    body = tree.value(block, spec.get("official_body")) or ""
-    if not unit and not body:
-        return None  # an empty reply block: still unanswered
     when = parse_time(tree.value(block, spec.get("official_time")), formats, page.server_now, tz)
+    return official_post(tid, count, tree.value(block, spec.get("official_unit")),
+                         tree.value(block, spec.get("official_body")) or "", when)
+
+
+def official_post(tid: int, count: int, unit: str | None, body: str, when: ForumTime | None) -> Post | None:
+    """The official reply as the item's post number ``count + 1``, by the unit it names, with id
+    minus the item's id; None for an empty reply block (still unanswered)."""
+    if not unit and not body:
+        return None
     return Post(pid=-tid, floor=count + 1, author=unit, author_uid=None,
                 posted_at=when.at if when else None, posted_precision=when.precision if when else 0,
                 body=body, on_behalf_of=unit or None)

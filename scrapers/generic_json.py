@@ -183,24 +183,10 @@ def _body(value) -> str:
     return "\n".join(line for line in lines if line)
 
 
-class _Reader:
-    """Reads a section's fields from rows, remembering which expressions never gave a value."""
-
-    def __init__(self, section: str, spec: Mapping[str, Any]):
-        self.section, self.spec = section, spec
-        self.hits: dict[str, int] = {}
-
-    def get(self, row: Any, name: str) -> Any:
-        expr = self.spec.get(name)
-        if not expr:
-            return None
-        value = _search(expr, row)
-        self.hits[name] = self.hits.get(name, 0) + (value is not None)
-        return value
-
-    def warnings(self, url: str) -> list[str]:
-        return [f"{url}: {self.section}.{name} {self.spec[name]!r} gave nothing on any row"
-                for name, n in self.hits.items() if n == 0]
+def _fields(section: str, spec: Mapping[str, Any]):
+    """The section's field reader: JMESPath from each row."""
+    from scrapers.generic import FieldReader
+    return FieldReader(section, spec, lambda row, expr: _search(expr, row), "expression", "gave nothing on any row")
 
 
 def _rows(data: Any, spec: Mapping[str, Any], key: str, section: str, url: str) -> list:
@@ -268,7 +254,7 @@ def parse_thread_list(page, site: Site) -> ThreadListPage:
     from scrapers.generic import parse_time, read_count, replies_shown, uid_value
     o, spec, tz = site.options, site.options["threads"], ZoneInfo(site.timezone)
     data = load(page)
-    fields = _Reader("threads", spec)
+    fields = _fields("threads", spec)
     rows, warnings = [], []
     for i, row in enumerate(_rows(data, spec, "row", "threads", page.url)):
         tid = read_int(fields.get(row, "tid"))
@@ -301,7 +287,7 @@ def parse_thread(page, site: Site) -> ThreadPage:
     formats = o.get("time_formats") or []
     data = load(page)
     tid = tid_from_url(page.url, site) or read_int(_search(spec.get("tid"), data))
-    fields = _Reader("posts", spec)
+    fields = _fields("posts", spec)
     posts, warnings = [], []
     rows = _rows(data, spec, "post", "posts", page.url)
     before = read_int(_search(spec.get("posts_before"), data))  # floors = posts before this page + 1, 2, …
@@ -352,7 +338,7 @@ def _pid(value, pattern: str | None) -> int | None:
 def _official_reply(data, spec, page, formats, tz, tid: int | None, count: int) -> Post | None:
     """A message board's official reply (回复单位/回复时间/回复内容) as a post by the unit it names;
     its id is the item's id negated, as in the HTML engine. Null or empty: not answered yet."""
-    from scrapers.generic import parse_time
+    from scrapers.generic import official_post, parse_time
     if not spec.get("official_reply") or tid is None:
         return None
     block = _search(spec["official_reply"], data)
@@ -360,14 +346,9 @@ def _official_reply(data, spec, page, formats, tz, tid: int | None, count: int) 
         block = block[0] if block else None
     if not block:
         return None
-    unit = _text(_search(spec.get("official_unit"), block))
-    body = _body(_search(spec.get("official_body"), block))
-    if not unit and not body:
-        return None
     when = parse_time(_search(spec.get("official_time"), block), formats, page.server_now, tz)
-    return Post(pid=-tid, floor=count + 1, author=unit, author_uid=None,
-                posted_at=when.at if when else None, posted_precision=when.precision if when else 0,
-                body=body, on_behalf_of=unit)
+    return official_post(tid, count, _text(_search(spec.get("official_unit"), block)),
+                         _body(_search(spec.get("official_body"), block)), when)
 
 
 def parse_page(page, site: Site):
