@@ -3,22 +3,30 @@ and ``read.php?tid=T`` threads.
 
 Also their rewritten forms (``thread-htm-fid-F-page-P.html``,
 ``read-htm-tid-T-page-P.html``, 9.x ``/read/T``). Each page is read by the
-markup it carries. phpwind 8.x is that of phpwind 8.7's ``wind`` templates
-(``thread_maincommon.htm``, ``read.htm``, ``showmsg.htm``) and the pager of its
-``numofpage()``:
+markup it carries. phpwind 8.x is proven on pages a real phpwind 8.7 (20110913)
+served (``tests/fixtures/phpwind87-real``); the older 8.x markup it also reads
+is noted where it differs:
 
 - rows: ``tbody#threadlist > tr.tr3`` with ``a.subject_t#a_ajax_T``, the author
   cell ``td.author`` (``u.php?uid=N``; post date ``Y-m-d``), ``td.num``
-  (``<em>replies</em>views``) and a second ``td.author`` for the last post whose
-  link's title is the full time ("2011-03-01 10:22") and text the friendly one
-  ("3小时前", "昨天 10:22");
+  (``<em>replies</em>/views``) and a second ``td.author`` for the last post whose
+  link's title is the time to the minute ("2026-12-02 21:51") and text the friendly
+  one ("35秒前", "3小时前" (hours rounded up), "前天 21:51", "11-29"); topped rows
+  (``img[alt=置顶帖]``) come before a "普通主题" row; 主题分类 shows in a row only
+  when the board prefixes titles with it (``a[href*=type=]``), else on the thread;
 - posts: ``div.read_t#readfloor_PID``; the opening post's pid is the literal
   ``tpc`` (it lives in the thread table), stored here as ``-tid`` so it never
-  meets a reply's pid; floors ``楼主/沙发/板凳/地板`` then ``N楼`` count from 0;
-  the time is ``div.tipTop span[@title]``; the body ``div#read_PID``;
+  meets a reply's pid; the author ``div.readName a`` (earlier ``div.r_name``);
+  floor labels ``0楼`` (or 楼主), 沙发, 板凳, 地板, 地下室 (the site's own names),
+  then ``N楼`` counting from 0; the time ``div.tipTop span[@title]``, the title
+  to the second ("2026-11-26 21:51:45"); the body ``div#read_PID``; the title
+  ``h1#subject_tpc`` between its ``[分类]`` link and 「[复制链接]」; the counts
+  ``div.readNum li`` (``<em>14</em>阅读``) on every page;
 - the pager ``div.pages``: ``b`` is this page, ``a.pages_next`` the next one
   (shown only past 7 pages; otherwise the link after ``b``);
-- prompts: ``div.tip-content`` (a login form ``form[name=login]`` on a login wall).
+- prompts (HTTP 200): ``div.regIgnore`` in the site's page (older 8.x
+  ``div.tip-content``); a guest gets every message as the first of a numbered
+  list beside a login form ("1、帖子ID非法"), so only a refusal is ``login_required``.
 
 phpwind 9.x (nextwind ``www/template/bbs``: ``thread_run.htm``/``widget_thread.htm``,
 ``read_run.htm``/``read_floor.htm``, ``common/error.htm``), proven on pages a real
@@ -72,7 +80,8 @@ _PAGE = re.compile(r"[?&-]page[=-](\d+)")
 _UID = re.compile(r"u\.php\?(?:.*&)?uid[=-](\d+)|u-htm-uid-(\d+)|[?&]uid=(\d+)")
 _EDIT_NOTE = re.compile(r"^\[?\s*此帖被.+?在.+?重新编辑\s*\]?$")
 _NOT_FOUND = ("不存在", "已被删除", "已删除", "数据错误", "非法")
-_LOGIN = ("没有登录", "未登录", "没有权限", "请先登录")
+_LOGIN = ("没有登录", "未登录", "请先登录")
+_LIST_NUMBER = re.compile(r"^\d+、\s*")  # "1、帖子ID非法": the first reason a guest is shown
 _MONTH_DAY_MINUTE = re.compile(r"^(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})$")  # 9.x list: 'm-d H:i', no year
 
 # Forums (by base URL) found to run phpwind 9.x: their board list is index.php?c=thread (see fetch).
@@ -126,7 +135,7 @@ def fetch(fetcher, url: str, site: Site) -> Page:
 def _is_board_or_message(page: Page, fid: int | None) -> bool:
     """Whether ``thread.php`` answered with a phpwind board list (of board ``fid``) or message."""
     body = page.body
-    if b"threadlist" in body or b"tip-content" in body or b"J_html_error" in body:
+    if any(m in body for m in (b"threadlist", b"regIgnore", b"tip-content", b"J_html_error")):
         return True  # an 8.x board or message, or a 9.x message
     if b"J_posts_list" not in body:
         return False
@@ -204,22 +213,31 @@ def pager(doc, base: str) -> tuple[int, int | None, str | None]:
 
 
 def detect_prompt(doc) -> PromptPage | None:
-    """phpwind's message page: 8.x showmsg (div.tip-content), 9.x common/error (li#J_html_error)."""
-    box = xfirst(doc, "//div[@class='tip-content']")
+    """phpwind's message page: 8.7 ``div.regIgnore`` in the site's page (HTTP 200), older 8.x
+    showmsg ``div.tip-content``, 9.x common/error ``li#J_html_error``."""
+    box = xfirst(doc, "//div[contains(concat(' ',@class,' '),' regIgnore ')]|//div[@class='tip-content']")
     if box is None:
         error = xfirst(doc, "//li[@id='J_html_error']")
         return _prompt9(doc, text_of(error)) if error is not None else None
-    form = xfirst(box, ".//form[@name='login']")
-    shown = xfirst(box, ".//span[contains(@class,'f14')]")
-    message = text_of(shown) if shown is not None else " ".join(
-        t for t in (text_of(el) for el in xall(box, "./div[1]|.//ol/li[1]")) if t)
-    if form is not None or any(k in message for k in _LOGIN):
-        reason = "login_required"
-    elif any(k in message for k in _NOT_FOUND):
+    return _prompt8(box)
+
+
+def _prompt8(box) -> PromptPage:
+    """An 8.x message. A guest is shown the reason as the first of "可能有如下几个原因" ("1、帖子ID非法")
+    with a login form beside it, whatever the reason; a member sees the message alone (``.f14``).
+    Gone or never there is ``not_found`` even for a guest; else a page offering a login form (or
+    asking to log in) is ``login_required``: "认证版块,您没有权限查看" to a guest."""
+    reason_li = xfirst(box, ".//ol/li[1]")
+    shown = reason_li if reason_li is not None else xfirst(box, ".//*[contains(concat(' ',@class,' '),' f14 ')]")
+    message = _LIST_NUMBER.sub("", text_of(shown if shown is not None else box))[:200]
+    form = xfirst(box, ".//form[@name='login']|./following-sibling::form[@name='login']")
+    if any(k in message for k in _NOT_FOUND):
         reason = "not_found"
+    elif form is not None or any(k in message for k in _LOGIN):
+        reason = "login_required"
     else:
         reason = "other"
-    return PromptPage(reason=reason, message=message or text_of(box)[:200])
+    return PromptPage(reason=reason, message=message)
 
 
 def _prompt9(doc, message: str) -> PromptPage:
@@ -388,7 +406,7 @@ def _thread_list(doc, page, site: Site, generation: int) -> ThreadListPage:
         link = xfirst(tr, link_at)
         if link is None:
             continue  # the header, announcements, moderator rows
-        topped = sticky_part or xfirst(tr, ".//img[@alt='置顶帖标志']") is not None
+        topped = sticky_part or xfirst(tr, ".//img[starts-with(@alt,'置顶帖')]") is not None  # 8.7 alt 置顶帖
         try:
             row = read_row(tr, link, site, topped, page.server_now, tz)
         except (ValueError, AttributeError, IndexError, TypeError) as exc:
@@ -435,15 +453,39 @@ def _split_note(body: str) -> tuple[str, str | None]:
 
 
 def _post8(div, tid: int | None, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
+    """An 8.x post: author in ``div.readName`` (8.7; earlier ``div.r_name``), the floor label and
+    ``span[@title]`` time in ``div.tipTop``, the body in ``div#read_PID``. A label that names no
+    floor the site knows (8.7 may show 地下室) leaves the floor to :func:`_floors_from_neighbours`."""
     right = xfirst(div, ".//td[contains(@class,'floot_right')]")
     raw_pid = (right.get("id") or "")[3:] if right is not None else div.get("id", "")[len("readfloor_"):]
-    author = xfirst(div, ".//div[contains(@class,'r_name')]/a")
-    label = text_of(xfirst(div, ".//div[@class='tipTop']/a[contains(@class,'s2')]"))
-    posted = _time(xfirst(div, ".//div[@class='tipTop']/span[@title][1]"), server_now, tz)
+    author = xfirst(div, ".//div[contains(concat(' ',@class,' '),' readName ') or contains(@class,'r_name')]"
+                         "/a[contains(@href,'uid')]")
+    tip = ".//div[contains(concat(' ',@class,' '),' tipTop ')]"
+    label = text_of(xfirst(div, f"{tip}/a[contains(@class,'s2')]"))
+    posted = _time(xfirst(div, f"{tip}/span[@title][1]"), server_now, tz)
     content = xfirst(div, ".//div[@id=$id]", id=f"read_{raw_pid}")
     body, note = _split_note(body_text(content) if content is not None else "")
-    return _post(_pid(raw_pid, tid), floor_of(label, site) if label and label != "置顶" else position,
-                 author, uid_from_url(author.get("href")) if author is not None else None, posted, body, note)
+    floor = floor_of(label, site) if label and label != "置顶" else None
+    return _post(_pid(raw_pid, tid), floor, author,
+                 uid_from_url(author.get("href")) if author is not None else None, posted, body, note)
+
+
+def _floors_from_neighbours(posts: list[Post]) -> list[Post]:
+    """Give posts whose label named no floor the floor their place implies.
+
+    An 8.x page shows consecutive floors (``lou`` counts the posts before it), so a post
+    between known floors is one more than the post before it; with no known floor on the
+    page the posts count from 1, right for page 1."""
+    known = [(i, p.floor) for i, p in enumerate(posts) if p.floor is not None]
+    if len(known) == len(posts):
+        return posts
+    out = []
+    for i, post in enumerate(posts):
+        if post.floor is None:
+            j, floor = min(known, key=lambda k: abs(k[0] - i)) if known else (-1, 0)
+            post = replace(post, floor=floor + (i - j))
+        out.append(post)
+    return out
 
 
 def _post9(div, tid: int | None, site: Site, server_now, tz: ZoneInfo, position: int) -> Post:
@@ -466,10 +508,18 @@ def _post(pid: int, floor, author, uid, posted, body: str, note) -> Post:
 
 
 def _counts8(doc) -> tuple[int | None, int | None]:
-    """(views, replies) above an 8.x thread: ``ul.pw_ulC > li > span``, 阅读 then 回复."""
-    counts = [first_int(text_of(el))
-              for el in xall(doc, "//div[@class='readTop']//ul[contains(@class,'pw_ulC')]/li/span")]
-    return (counts[0] if counts else None), (counts[1] if len(counts) > 1 else None)
+    """(views, replies) above an 8.x thread, on every page: 8.7 ``div.readNum li``
+    (``<em>14</em>阅读``, ``<em id="topicRepliesNum">12</em>回复``), earlier
+    ``ul.pw_ulC li`` (``<span>14</span><em>阅读</em>``)."""
+    views = replies = None
+    for li in xall(doc, "//div[@class='readTop']//div[@class='readNum']//li"
+                        "|//div[@class='readTop']//ul[contains(@class,'pw_ulC')]/li"):
+        label, number = text_of(li), first_int(text_of(li))
+        if label.endswith("阅读"):
+            views = number
+        elif label.endswith("回复"):
+            replies = number
+    return views, replies
 
 
 def _counts9(doc) -> tuple[int | None, int | None]:
@@ -523,6 +573,19 @@ _THREADS = {
 }
 
 
+def _title(subject) -> str | None:
+    """The thread's title: the heading's text without its links (the ``[分类]`` link before it,
+    8.7's 「[复制链接]」 after it)."""
+    if subject is None:
+        return None
+    parts = [subject.text or ""]
+    for child in subject:
+        if child.tag != "a" and isinstance(child.tag, str):
+            parts.append(child.text_content())
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).replace("\xa0", " ").split()) or None
+
+
 def _thread(doc, page, site: Site, generation: int) -> ThreadPage:
     base, tz = base_of(doc, page.url), ZoneInfo(site.timezone)
     posts_at, read_post, counts_of, subject_at, tid_on_page = _THREADS[generation]
@@ -538,14 +601,13 @@ def _thread(doc, page, site: Site, generation: int) -> ThreadPage:
     for p in posts:
         if p.posted_at is None:
             warnings.append(f"post {p.pid}: post time not found")
+    if generation == 8:
+        posts = _floors_from_neighbours(posts)
     views, replies = counts_of(doc)
     subject = xfirst(doc, subject_at)
     cat = xfirst(subject, ".//a[contains(@href,'type=')]") if subject is not None else None
-    title = text_of(subject)
-    if cat is not None:
-        title = title.replace(text_of(cat), "", 1).strip()
     current, total, nxt = pager(doc, base)
-    return ThreadPage(tid=tid, title=title or None, category=text_of(cat).strip("[]") if cat is not None else None,
+    return ThreadPage(tid=tid, title=_title(subject), category=text_of(cat).strip("[]") if cat is not None else None,
                       views=views, replies=replies,
                       posts=posts, page=current, total_pages=total, next_page=nxt, warnings=warnings,
                       complete=page_complete(page.text, warnings))
