@@ -26,7 +26,7 @@ from monitor.config import Config, Forum
 from monitor.errors import StorageError
 from scrapers import discuz, discuz_api, get_engine, rss
 from scrapers.engine import fetch_page
-from scrapers.errors import FetchError, LoginError, ParseError, ScraperError, StopRequested
+from scrapers.errors import FetchError, LoginError, OffHostError, ParseError, ScraperError, StopRequested
 from scrapers.fetch import Fetcher
 from scrapers.records import Post, PromptPage, Site, ThreadPage, ThreadRow
 from scrapers.session import forget_session, load_session, save_session, session_path
@@ -266,9 +266,9 @@ class ForumPoller:
                 result.warnings.append(f"{url}: {exc}; nothing of it stored, read again next poll")
                 return
             stale_row = any(not r.sticky and r not in changed for r in parsed.threads)
-            if (may_stop_early and stale_row) or not parsed.next_page:
+            url = self._next_on_host(parsed.next_page, url, result)
+            if (may_stop_early and stale_row) or not url:
                 break  # rows below an unchanged one are older: nothing new further down
-            url = parsed.next_page
         self.repo.set_board_walk(self.forum.id, fid, True, self.clock())
 
     def _read_changed(self, fid: int, rows: list[ThreadRow], result: PollResult,
@@ -339,6 +339,18 @@ class ForumPoller:
             parsed = parse(page, self.site)
         return page, parsed
 
+    def _next_on_host(self, next_page: str | None, url: str, result: PollResult, what: str = "") -> str | None:
+        """The next page's address, or None when it leaves the forum's host: forum markup is
+        untrusted, so such a link ends the walk there (with a warning) and is never fetched."""
+        if not next_page:
+            return None
+        try:
+            return self.fetcher.check_url(next_page)
+        except OffHostError:
+            result.warnings.append(f"{what}{url}: its next page {next_page} is off the forum's host; "
+                                   "taken as the last page, not fetched")
+            return None
+
     def _fetch(self, url: str):
         """One page, fetched the way the engine says (a JSON endpoint may want a POST), else a GET."""
         return fetch_page(self.engine, self.fetcher, url, self.site)
@@ -383,6 +395,7 @@ class ForumPoller:
                     result.warnings.append(f"thread {tid}: {parsed.reason}: {parsed.message}")
                 return
             result.warnings += [f"{url}: {w}" for w in parsed.warnings]
+            parsed.next_page = self._next_on_host(parsed.next_page, url, result, f"thread {tid}: ")
             if floors is not None:  # before the completeness check: numbered floors have no gaps
                 parsed.posts = _floors_by_order(parsed.posts, floors)
             problem = "the page is cut off" if not parsed.complete else missing_posts(parsed, self.ppp)

@@ -324,3 +324,40 @@ def test_probe_on_a_saved_thread_page_shows_the_opening_post_and_exact_times(tru
     assert f"thread 13: [供水] {thread['subject']}; 1 replies, 2 views" in readable.stdout
     assert "2026-12-01T21:51:52+08:00" in readable.stdout  # the opening post, to the second
     assert "warning" not in readable.stdout.replace("warning: engine detected: phpwind", "")
+
+
+def test_a_next_page_off_the_forums_host_ends_the_walk_with_a_warning(tmp_path, truth):
+    """Forum markup is untrusted: a pager pointing at another host is not followed. The board
+    walk and the thread read end there with a warning, and what was read is stored."""
+    from monitor.config import Board
+    from monitor.service import Service
+    from tests.helpers import config_for
+
+    class Served:
+        base_url = ""
+
+    elsewhere = "http://elsewhere.example/"
+    date = truth["pages"]["thread_fid3_page1.html"]["capture"]["date_header"]
+    holder: dict[str, str] = {}
+    with serving(page_map_handler(holder, date=lambda: date)) as url:
+        pages = served_pages(truth, url)
+        for path, old in (("/thread.php?fid=3", 'href="thread.php?fid=3&page=2"'),
+                          ("/read.php?tid=6", 'href="read.php?tid=6&page=2"')):
+            assert old in pages[path]
+            pages[path] = pages[path].replace(old, old.replace('href="', f'href="{elsewhere}'))
+        holder.update(pages)
+        Served.base_url = url
+        cfg = config_for(Served, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine="phpwind",
+                         boards=[Board(fid=3, name="网络问政", kind="programme")])
+        svc = Service(cfg, clock=lambda: captured_at(truth, "read_tid16.html"))
+        [result] = svc.poll()
+        svc.close()
+    off_host = [w for w in result.warnings if "off the forum's host" in w]
+    assert len(off_host) == 2 and all(elsewhere in w for w in off_host), result.warnings
+    assert result.status != "failed"
+    db = sqlite3.connect(tmp_path / "db.sqlite3")
+    page1 = truth["pages"]["thread_fid3_page1.html"]["thread_tids_in_order"]
+    assert sorted(t for (t,) in db.execute("select tid from threads")) == sorted(page1)  # page 2 not walked
+    six = [pid for (pid,) in db.execute("select p.pid from posts p join threads t on t.id = p.thread_id "
+                                        "where t.tid = 6 order by p.floor")]
+    assert six == [pid_of(6, e["pid"]) for e in truth["pages"]["read_tid6_page1.html"]["posts_in_order"]]
