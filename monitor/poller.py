@@ -376,7 +376,8 @@ class ForumPoller:
         start = 1 if full else self._first_page_to_read(known)
         url: str | None = self.engine.thread_url(self.site, tid, start)
         seen: set[int] = set()
-        floors: dict[int, int] | None = {} if start == 1 else None  # pid → floor, read from the first page
+        floors: dict[int, int] = {}  # pid → floor, for pages that give none (see _floors_by_order)
+        floors_before = None  # the posts before the first page read: known once it is read
         pages_read = 0
         result.threads_fetched += 1
         while url:
@@ -396,8 +397,11 @@ class ForumPoller:
                 return
             result.warnings += [f"{url}: {w}" for w in parsed.warnings]
             parsed.next_page = self._next_on_host(parsed.next_page, url, result, f"thread {tid}: ")
-            if floors is not None:  # before the completeness check: numbered floors have no gaps
-                parsed.posts = _floors_by_order(parsed.posts, floors)
+            if floors_before is None and (start == 1 or parsed.page > 1 and self.ppp):
+                floors_before = (parsed.page - 1) * self.ppp if parsed.page > 1 else 0
+            if floors_before is not None:  # a later page that cannot say which it is gets no numbers
+                # before the completeness check: numbered floors have no gaps
+                parsed.posts = _floors_by_order(parsed.posts, floors, floors_before)
             problem = "the page is cut off" if not parsed.complete else missing_posts(parsed, self.ppp)
             if problem:
                 result.warnings.append(f"thread {tid}: {url}: {problem}; nothing of it stored, read again next poll")
@@ -474,14 +478,15 @@ def poll_forum(config: Config, forum: Forum, repo: Repository, clock: Clock = ut
             fetcher.close()
 
 
-def _floors_by_order(posts: list[Post], floors: dict[int, int]) -> list[Post]:
-    """Posts numbered 1, 2, … in the order read from the thread's first page, when the page gives
-    no floors at all (a generic forum without a floor field): floor 1 is the opening post, which
-    dates the thread. ``floors`` (pid → floor) carries on across pages; a post repeated from the
-    page before keeps its number."""
+def _floors_by_order(posts: list[Post], floors: dict[int, int], before: int = 0) -> list[Post]:
+    """Posts numbered in the order read when the page gives no floors at all (a generic forum
+    without a floor field): from 1 when the read starts at the first page (floor 1 is the
+    opening post, which dates the thread), from ``before`` + 1 when it starts at a later page
+    (``before``: the pages before it times the posts per page). ``floors`` (pid → floor)
+    carries on across pages; a post repeated from the page before keeps its number."""
     if any(p.floor is not None for p in posts):
         floors.update((p.pid, p.floor) for p in posts if p.floor is not None)
         return posts
     for p in posts:
-        floors.setdefault(p.pid, len(floors) + 1)
+        floors.setdefault(p.pid, before + len(floors) + 1)
     return [replace(p, floor=floors[p.pid]) for p in posts]
