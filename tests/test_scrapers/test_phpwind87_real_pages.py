@@ -149,6 +149,15 @@ def test_topped_rows_and_the_board_pages(truth):
     assert {r.tid for r in only.threads} == {t["tid"] for t in listed if t["type"] == 1}
 
 
+def test_the_forum_index_is_not_a_thread_list(truth):
+    """index.php shows boards (fid 3: its threads, posts and last post), not threads: the engine
+    polls the boards themselves and says so rather than reading the index as a board."""
+    from scrapers.errors import ParseError
+
+    with pytest.raises(ParseError, match="neither a phpwind board list"):
+        phpwind.parse_page(load("index.html", truth), site(truth))
+
+
 # ---- thread pages -----------------------------------------------------------
 
 @pytest.mark.parametrize("name", THREADS)
