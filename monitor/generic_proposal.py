@@ -1123,6 +1123,8 @@ def _find_posts(soup: BeautifulSoup, base: str, user_shape: tuple | None) -> lis
             marks.add(id(e))
     best, best_score = None, 0.0
     for members in _groups(soup, 2):
+        if not _alike(members):
+            continue  # the page's own blocks (div#top, div.wrap) that only share a parent
         marked = sum(1 for m in members if any(id(e) in marks for e in m.find_all(True)))
         if marked < 0.8 * len(members):
             continue
@@ -1132,6 +1134,20 @@ def _find_posts(soup: BeautifulSoup, base: str, user_shape: tuple | None) -> lis
         if score > best_score:
             best, best_score = members, score
     return best
+
+
+def _alike(members: list[Tag]) -> bool:
+    """Whether elements look like one repeated thing: a class they all share, one id prefix
+    (``readfloor_12``, ``readfloor_tpc`` count by their letters), or no class and no id at all."""
+    common = set(_stable_classes(members[0]))
+    for m in members[1:]:
+        common &= set(_stable_classes(m))
+    if common:
+        return True
+    prefixes = {re.match(r"[A-Za-z_-]*", m.get("id") or "").group() for m in members}
+    if len(prefixes) == 1 and next(iter(prefixes)):
+        return True
+    return not any(m.get("class") or m.get("id") for m in members)
 
 
 def _own_id(posts: list[Tag]) -> tuple[list[Key], list[Key]]:
@@ -1184,6 +1200,8 @@ def _own_id(posts: list[Tag]) -> tuple[list[Key], list[Key]]:
                 values = [e[attr] for e in per]
                 prefixes = {re.sub(r"\d+$", "", v) for v in values}
                 nums = [int(re.search(r"\d+", v).group()) for v in values]
+                if nums == list(range(nums[0], nums[0] + n)) and nums[0] in (0, 1):
+                    continue  # 0, 1, 2, … again on every page: a counter, not the posts' ids
                 if len(prefixes) == 1 and len(set(nums)) == n and next(iter(prefixes)):
                     prefix = next(iter(prefixes))
                     sel = f"{per[0].name}[{attr}^={_css_string(prefix)}]"
@@ -1364,6 +1382,9 @@ def _body(posts: list[Tag], author: list[Tag | None] | None, times: list[Tag | N
             continue
         if any(a is e or e in a.parents for e in present[:3] for a in avoid):
             continue  # holds the author or the time: a header
+        if any(e is not None and a is not None and a.get("href") and e.find("a", href=a["href"])
+               for e, a in list(zip(per, author or []))[:3]):
+            continue  # links the author's profile again: the profile panel beside the post
         texts = [_text(e) for e in present]
         distinct = len(set(texts)) / len(texts)
         if distinct < 0.5:

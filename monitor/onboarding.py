@@ -317,6 +317,10 @@ def add_generic_forum(config_path: str | Path, url: str, kind: str = "programme"
     lines = [f"{url}: generic, board {board.fid} ({board_name or 'no name'}): {len(board.rows)} threads on its "
              f"first page; {proposal.post_count} posts on {structure.url}",
              "proposed (each key commented with what it found):", *summary(board, proposal)]
+    known = detect_engine(page.body)
+    if known:
+        lines.append(f"  note: the page names its software ({known}): `spokeswatch forum add {url}` reads it "
+                     f"with the {known} engine, without selectors")
     if check.error:
         lines.append(f"  the engine cannot read the pages with this block: {check.error}")
     else:

@@ -484,3 +484,42 @@ def test_a_board_of_a_json_forum_is_asked_for_as_a_poll_asks(tmp_path):
                                     fetcher=fetcher)
     assert "added board 9 to forum liuyan" in by_fragment.lines[-1]
     assert [b.fid for b in load_config(cfg).forum("liuyan").boards] == [7, 8, 9]
+
+
+PW87 = ROOT / "tests" / "fixtures" / "phpwind87-real"
+
+
+def test_propose_on_pages_a_real_phpwind_87_served():
+    """A real phpwind 8.7 board and thread page (tests/fixtures/phpwind87-real): the posts are the
+    four div.read_t, not the page's two top blocks (div#top, div.wrap) that only share the body;
+    the body is the post's text, not the profile panel beside it (which links the author again);
+    readFace_0, _1, … (a counter, the same on every page) is not taken for the posts' ids."""
+    truth = json.loads((PW87 / "ground_truth.json").read_text("utf-8"))
+    base = truth["base_url"]
+    board_html = (PW87 / "thread_fid3_page1.html").read_text("utf-8")
+    board = propose_board(board_html, f"{base}thread.php?fid=3")
+    thread_html = (PW87 / "read_tid6_page1.html").read_text("utf-8")
+    first_row = ((PW87 / "read_tid9_topped.html").read_text("utf-8"), f"{base}read.php?tid=9")
+    posts = propose_thread(thread_html, f"{base}read.php?tid=6", board, [first_row])
+    keys = {k.name: k.value for k in board.threads} | {k.name: k.value for k in posts.posts}
+    assert (keys["row"], keys["link"], keys["replies?"]) == (".tr3", ".subject_t@href", ".num em")  # no pid: no vote
+    assert (keys["post"], keys["author"], keys["time"]) == (".read_t", ".readName a", ".tipTop span[title]@title")
+    assert keys["pid"] is None  # the opening post's only id is "tpc": the phpwind engine is the way
+    contents = [p["content"] for p in sorted((p for p in truth["posts"] if p["tid"] == 6), key=lambda p: p["floor"])]
+    from bs4 import BeautifulSoup
+    soup = BeautifulSoup(thread_html, "lxml")
+    assert [" ".join(p.select_one(keys["body"]).get_text().split()) for p in soup.select(keys["post"])] == contents[:4]
+
+
+def test_forum_add_generic_on_a_known_engine_says_which_engine_reads_it(tmp_path):
+    truth = json.loads((PW87 / "ground_truth.json").read_text("utf-8"))
+    pages: dict[str, str] = {}
+    with serving(page_map_handler(pages)) as url:
+        for name in ("thread_fid3_page1.html", "read_tid6_page1.html", "read_tid9_topped.html"):
+            path = "/" + truth["pages"][name]["url"]
+            pages[path] = (PW87 / name).read_text("utf-8").replace(truth["base_url"], url)
+        config = tmp_path / "config.yaml"
+        config.write_text("forums: []\n", "utf-8")
+        r = run("forum", "add", f"{url}thread.php?fid=3", "--engine", "generic", "-c", str(config))
+    assert r.returncode in (0, 1), r.stderr
+    assert f"the page names its software (phpwind): `spokeswatch forum add {url}thread.php?fid=3`" in r.stdout + r.stderr
