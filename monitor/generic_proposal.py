@@ -571,6 +571,8 @@ def _candidates(target: Tag, row: Tag, attr: str | None, href_hint: str | None) 
     if _id_prefix(target):  # id="authorposton32": [id^="authorposton"]
         out.append(f"{tag}[id^={_css_string(_id_prefix(target))}]")
     hinted = f"a[href*={_css_string(href_hint)}]" if href_hint and tag == "a" else None
+    if hinted:  # a class the row's other links share too (9.x: a.st is also the [分类] link)
+        out += [f"{hinted[:1]}.{c}{hinted[1:]}" for c in _stable_classes(target)[:1]]
     ancestor, depth = target.parent, 0
     while ancestor is not None and ancestor is not row and depth < 4:
         names = [f".{c}" for c in _stable_classes(ancestor)[:2]]
@@ -626,8 +628,13 @@ def _pick(rows: list[Tag], targets: list[Tag | None], attr: str | None = None,
     return best
 
 
-def _row_selector(soup: BeautifulSoup, rows: list[Tag], link_sel: str | None) -> str | None:
-    """A page-wide selector that finds exactly these rows."""
+def _row_selector(soup: BeautifulSoup, rows: list[Tag], link_sel: str | None,
+                  href_hint: str | None = None) -> str | None:
+    """A page-wide selector that finds exactly these rows.
+
+    A selector finding the rows and more (a header, a "普通主题" separator) is narrowed to the
+    ones holding a thread link: ``:has()`` of the link's selector, of its parts (soupsieve
+    takes no descendant combinator inside ``:has``), or of ``a[href*=…]``."""
     want = {id(r) for r in rows}
     tag = rows[0].name
     common = set(_stable_classes(rows[0]))
@@ -648,6 +655,11 @@ def _row_selector(soup: BeautifulSoup, rows: list[Tag], link_sel: str | None) ->
             if by_id:
                 cands.append(f"{psel} > {by_id}")
     cands.append(tag)
+    parts = sorted(link_sel.split(), key=lambda p: (re.fullmatch(r"[a-z]+\d?", p) is not None, -len(p))) \
+        if link_sel else []  # the most specific first, a bare tag ("a") last
+    has = [link_sel, *parts[:-1]] if link_sel else []
+    has += [f"a[href*={_css_string(href_hint)}]"] if href_hint else []
+    has += parts[-1:]
     for sel in cands:
         try:
             found = soup.select(sel)
@@ -656,13 +668,14 @@ def _row_selector(soup: BeautifulSoup, rows: list[Tag], link_sel: str | None) ->
         got = {id(e) for e in found}
         if got == want:
             return sel
-        if want <= got and link_sel:
-            narrowed = f"{sel}:has({link_sel})"
-            try:
-                if {id(e) for e in soup.select(narrowed)} == want:
-                    return narrowed
-            except Exception:  # noqa: BLE001
-                continue
+        if want <= got:
+            for inner in has:
+                narrowed = f"{sel}:has({inner})"
+                try:
+                    if {id(e) for e in soup.select(narrowed)} == want:
+                        return narrowed
+                except Exception:  # noqa: BLE001
+                    continue
     return None
 
 
@@ -933,7 +946,7 @@ def propose_board(html: str, url: str, page_url: str | None = None, tz: str = "A
     # the row and its link
     link_pick = _pick(rows, links, "href", _href_hint(spot))
     link_sel = link_pick[0] if link_pick else None
-    row_sel = _row_selector(soup, rows, link_sel)
+    row_sel = _row_selector(soup, rows, link_sel, _href_hint(spot))
     if row_sel is None:
         raise ProposalError(f"{page_url}: the thread rows ({len(rows)} <{rows[0].name}> elements) have nothing "
                             "in common a selector could name (no shared class or id prefix)")
@@ -1363,6 +1376,9 @@ def _row_of(url: str, board: BoardProposal) -> RowSample | None:
     return next((r for r in board.rows if r.tid == int(m.group(1))), None)
 
 
+_PROFILE_LABELS = re.compile(r"UID|帖子|主题|精华|积分|威望|金钱|贡献|阅读权限|在线时间|注册时间|最后登录|发帖|级别|等级")
+
+
 def _body(posts: list[Tag], author: list[Tag | None] | None, times: list[Tag | None] | None) -> Key:
     """The post text: the element (same place in every post) whose text is longest and differs
     between posts; not the header holding the author or the time, not boilerplate."""
@@ -1386,6 +1402,8 @@ def _body(posts: list[Tag], author: list[Tag | None] | None, times: list[Tag | N
                for e, a in list(zip(per, author or []))[:3]):
             continue  # links the author's profile again: the profile panel beside the post
         texts = [_text(e) for e in present]
+        if sum(len(set(_PROFILE_LABELS.findall(t))) >= 3 for t in texts[:3]) >= min(2, len(texts)):
+            continue  # "UID 5 帖子 7 积分 0 注册时间 …": the author's card, not what they wrote
         distinct = len(set(texts)) / len(texts)
         if distinct < 0.5:
             continue

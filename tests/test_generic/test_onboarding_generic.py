@@ -523,3 +523,32 @@ def test_forum_add_generic_on_a_known_engine_says_which_engine_reads_it(tmp_path
         r = run("forum", "add", f"{url}thread.php?fid=3", "--engine", "generic", "-c", str(config))
     assert r.returncode in (0, 1), r.stderr
     assert f"the page names its software (phpwind): `spokeswatch forum add {url}thread.php?fid=3`" in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("folder,board_page,thread_page", [
+    ("discuz72-real", "forumdisplay_fid3_page1.html", "viewthread_tid5_page1.html"),
+    ("phpwind9-real", "thread_fid3_page1.html", "read_tid4_page1.html"),
+])
+def test_propose_on_board_pages_real_engines_served(folder, board_page, thread_page):
+    """Rows that share no class: Discuz! 7.2's tbody#stickthread_N / #normalthread_N, phpwind 9.0's
+    bare tr beside a "普通主题" row, whose subject link shares a.st with the [分类] link. The rows are
+    named by the thread link they hold; the block reads every thread the page lists."""
+    from scrapers import generic
+    from scrapers.records import Page, Site
+
+    truth = json.loads((ROOT / "tests" / "fixtures" / folder / "ground_truth.json").read_text("utf-8"))
+    shown = truth["pages"][board_page]
+    url = shown["capture"]["url"]
+    html = (ROOT / "tests" / "fixtures" / folder / board_page).read_text("utf-8", errors="replace")
+    board = propose_board(html, url)
+    thread_html = (ROOT / "tests" / "fixtures" / folder / thread_page).read_text("utf-8", errors="replace")
+    posts = propose_thread(thread_html, truth["pages"][thread_page]["capture"]["url"], board)
+    check = check_block(board, posts, html, thread_html)
+    tids = [t["tid"] for t in shown["extracted"]["threads"]]
+    assert check.error is None and check.threads == len(tids)
+    from monitor.generic_proposal import block_options
+    site = Site(board.base_url, "Asia/Shanghai", options=block_options(board, posts))
+    listed = generic.parse_thread_list(Page(url, html.encode("utf-8"), datetime.now().astimezone(),
+                                            content_type="text/html; charset=utf-8"), site)
+    assert [r.tid for r in listed.threads] == tids  # a topped thread listed twice is listed twice
+    assert {r.title for r in listed.threads} == {t["subject"] for t in shown["extracted"]["threads"]}
