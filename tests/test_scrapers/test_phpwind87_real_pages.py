@@ -41,12 +41,6 @@ def truth() -> dict:
     return json.loads((REAL / "ground_truth.json").read_text("utf-8"))
 
 
-@pytest.fixture(autouse=True)
-def no_learned_forums(monkeypatch):
-    """Which forums are 9.x is learned per process: each test starts knowing none."""
-    monkeypatch.setattr(phpwind, "_NINE", set())
-
-
 def base(truth: dict) -> str:
     return truth["base_url"]
 
@@ -272,9 +266,9 @@ def served_pages(truth: dict, base_url: str) -> dict[str, str]:
     return pages
 
 
-def test_an_8x_board_is_polled_and_every_post_stored_as_served(tmp_path, truth):
-    """The captured pages served at their own addresses (with the capture's Date): polling fid 3
-    stores every thread and post of the board with the stored authors, floors and exact times."""
+def poll_served(truth: dict, tmp_path: Path, edit=None):
+    """One poll of board fid 3 on the captured pages served at their own addresses (with the
+    capture's Date); ``edit(pages, url)`` may change the pages first. The result and the database."""
     from monitor.config import Board
     from monitor.service import Service
     from tests.helpers import config_for
@@ -283,18 +277,25 @@ def test_an_8x_board_is_polled_and_every_post_stored_as_served(tmp_path, truth):
         base_url = ""
 
     date = truth["pages"]["thread_fid3_page1.html"]["capture"]["date_header"]
-    holder: dict[str, str] = {}
-    handler = page_map_handler(holder, date=lambda: date)
-    with serving(handler) as url:
-        holder.update(served_pages(truth, url))
+    pages: dict[str, str] = {}
+    with serving(page_map_handler(pages, date=lambda: date)) as url:
+        pages.update(served_pages(truth, url))
+        if edit is not None:
+            edit(pages, url)
         Served.base_url = url
         cfg = config_for(Served, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine="phpwind",
                          boards=[Board(fid=3, name="网络问政", kind="programme")])
         svc = Service(cfg, clock=lambda: captured_at(truth, "read_tid16.html"))
         [result] = svc.poll()
         svc.close()
+    return result, sqlite3.connect(tmp_path / "db.sqlite3")
+
+
+def test_an_8x_board_is_polled_and_every_post_stored_as_served(tmp_path, truth):
+    """Polling fid 3 stores every thread and post of the board with the stored authors, floors
+    and exact times."""
+    result, db = poll_served(truth, tmp_path)
     assert result.status == "ok", result.warnings
-    db = sqlite3.connect(tmp_path / "db.sqlite3")
     threads = dict(db.execute("select tid, title from threads"))
     assert threads == {t["tid"]: t["subject"] for t in truth["threads"] if t["fid"] == 3}
     categories = dict(db.execute("select tid, category from threads"))
@@ -338,33 +339,18 @@ def test_probe_on_a_saved_thread_page_shows_the_opening_post_and_exact_times(tru
 def test_a_next_page_off_the_forums_host_ends_the_walk_with_a_warning(tmp_path, truth):
     """Forum markup is untrusted: a pager pointing at another host is not followed. The board
     walk and the thread read end there with a warning, and what was read is stored."""
-    from monitor.config import Board
-    from monitor.service import Service
-    from tests.helpers import config_for
-
-    class Served:
-        base_url = ""
-
     elsewhere = "http://elsewhere.example/"
-    date = truth["pages"]["thread_fid3_page1.html"]["capture"]["date_header"]
-    holder: dict[str, str] = {}
-    with serving(page_map_handler(holder, date=lambda: date)) as url:
-        pages = served_pages(truth, url)
+
+    def point_pagers_elsewhere(pages, url):
         for path, old in (("/thread.php?fid=3", 'href="thread.php?fid=3&page=2"'),
                           ("/read.php?tid=6", 'href="read.php?tid=6&page=2"')):
             assert old in pages[path]
             pages[path] = pages[path].replace(old, old.replace('href="', f'href="{elsewhere}'))
-        holder.update(pages)
-        Served.base_url = url
-        cfg = config_for(Served, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine="phpwind",
-                         boards=[Board(fid=3, name="网络问政", kind="programme")])
-        svc = Service(cfg, clock=lambda: captured_at(truth, "read_tid16.html"))
-        [result] = svc.poll()
-        svc.close()
+
+    result, db = poll_served(truth, tmp_path, point_pagers_elsewhere)
     off_host = [w for w in result.warnings if "off the forum's host" in w]
     assert len(off_host) == 2 and all(elsewhere in w for w in off_host), result.warnings
     assert result.status != "failed"
-    db = sqlite3.connect(tmp_path / "db.sqlite3")
     page1 = truth["pages"]["thread_fid3_page1.html"]["thread_tids_in_order"]
     assert sorted(t for (t,) in db.execute("select tid from threads")) == sorted(page1)  # page 2 not walked
     six = [pid for (pid,) in db.execute("select p.pid from posts p join threads t on t.id = p.thread_id "

@@ -42,12 +42,6 @@ def truth() -> dict:
     return json.loads((REAL / "ground_truth.json").read_text("utf-8"))
 
 
-@pytest.fixture(autouse=True)
-def no_learned_forums(monkeypatch):
-    """Which forums are 9.x is learned per process: each test starts knowing none."""
-    monkeypatch.setattr(phpwind, "_NINE", set())
-
-
 def load(name: str, truth: dict, url: str | None = None) -> Page:
     cap = truth["pages"][name]["capture"]
     return Page(url or cap["url"], (REAL / name).read_bytes(), utc(cap["fetched_unix"]),
