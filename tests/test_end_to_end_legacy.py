@@ -60,7 +60,7 @@ def test_an_older_engines_members_only_board_is_read_after_its_own_login_form(tm
 
 
 @pytest.mark.parametrize("flavor,engine,says", [("discuz7", "discuz7", "您还未登录"),
-                                                ("phpwind", "phpwind", "只有注册会员才能进入"),
+                                                ("phpwind", "phpwind", "本版块为认证版块"),
                                                 ("phpwind9", "phpwind", "没有访问该版块的权限")])
 def test_an_older_engines_login_wall_without_a_login_fails_clearly(tmp_path, flavor, engine, says):
     forum = start_forum(flavor=flavor, members_only=True)
@@ -87,19 +87,28 @@ def test_a_phpwind9_members_only_board_is_read_with_a_browser_cookie(tmp_path):
     assert r.status == "ok" and r.store.new > 500
 
 
-@pytest.mark.parametrize("flavor,gone_status", [("discuz7", 404), ("phpwind9", 200)])
+GONE = {"discuz7": ("指定的主题不存在", "指定的主题不存在"), "phpwind9": ("该帖子已被删除", "该帖子不存在或已被删除"),
+        "phpwind": ("<li>1、读取数据错误,原因：您要访问的链接无效,可能链接不完整,或数据已被删除！</li>",
+                    "<li>1、帖子ID非法</li>")}  # (deleted, missing) as each real engine words it
+
+
+@pytest.mark.parametrize("flavor,gone_status", [("discuz7", 404), ("phpwind", 200), ("phpwind9", 200)])
 def test_the_older_flavors_answer_as_their_real_engines(flavor, gone_status):
-    """7.2 answers 404 for a deleted or missing thread; 9.0 says so with HTTP 200, has no thread.php and
-    lists boards at index.php?c=thread (see tests/fixtures/discuz72-real, phpwind9-real)."""
+    """7.2 answers 404 for a deleted or missing thread; 8.7 says so with HTTP 200 (to a guest beside its
+    login form); 9.0 with HTTP 200, has no thread.php and lists boards at index.php?c=thread (see
+    tests/fixtures/discuz72-real, phpwind87-real, phpwind9-real)."""
     forum = start_forum(flavor=flavor)
     try:
         s, now = forum.scenario, forum.clock.now()
         deleted = next(t for t in s.threads if t.deleted_at and t.deleted_at <= now)
         script = "viewthread.php" if flavor == "discuz7" else "read.php"
         status, html = forum.respond(f"/{script}?tid={deleted.tid}")
-        assert status == gone_status and ("该帖子已被删除" if flavor == "phpwind9" else "指定的主题不存在") in html
+        assert status == gone_status and GONE[flavor][0] in html
         status, html = forum.respond(f"/{script}?tid=99999")
-        assert status == gone_status and ("该帖子不存在或已被删除" if flavor == "phpwind9" else "指定的主题不存在") in html
+        assert status == gone_status and GONE[flavor][1] in html
+        if flavor == "phpwind":
+            assert 'name="login"' in html and "2、您还不是站点会员,请先登录站点" in html
+            assert forum.respond("/thread.php?fid=999")[0] == 200
         if flavor == "phpwind9":
             assert forum.respond("/thread.php?fid=2")[0] == 404
             status, html = forum.respond("/index.php?c=thread&fid=2&page=2")
@@ -129,3 +138,37 @@ def test_a_phpwind9_board_lists_its_topped_thread_again_and_the_engine_keeps_one
                                             html.encode("gbk", errors="xmlcharrefreplace"), now), site)
     assert [r.tid for r in parsed.threads].count(stuck.tid) == 1 and not parsed.warnings
     assert [r.tid for r in parsed.threads if r.sticky] == [stuck.tid]
+
+
+
+def test_a_phpwind8_thread_deleted_after_a_poll_is_marked_deleted_from_its_200_message(tmp_path):
+    """8.7 answers a deleted thread with HTTP 200 and, to a guest, "1、读取数据错误…" beside its login
+    form: the re-read of an open case reads that as gone (not_found), not as a login wall."""
+    from sqlalchemy import select
+
+    from models.tables import ResponseCase, ThreadRecord
+    from tests.helpers import local
+    forum = start_forum(flavor="phpwind")
+    try:
+        s = forum.scenario
+        svc = Service(config_for(forum, f"sqlite:///{tmp_path / 'db.sqlite3'}", engine="phpwind"),
+                      clock=forum.clock.now)
+        [first] = svc.poll()
+        svc.check()
+        gone = next(t for t in s.threads if t.fid == 2 and t.deleted_at is None and t.posts[0].uid < 30
+                    and all(p.uid < 30 for p in t.posts) and t.posts[0].at < local(2011, 3, 20))
+        gone.deleted_at = local(2011, 4, 1, 8, 0)
+        forum.clock.set(local(2011, 4, 1, 9, 0))
+        status, html = forum.respond(f"/read.php?tid={gone.tid}")
+        assert status == 200 and "<li>1、读取数据错误,原因：您要访问的链接无效,可能链接不完整,或数据已被删除！</li>" in html
+        [again] = svc.poll()  # open cases not re-read for an hour: all re-read now
+        svc.check(local(2011, 4, 1, 9, 0))
+        with svc.repo.session("t") as session:
+            t = session.scalars(select(ThreadRecord).where(ThreadRecord.tid == gone.tid)).one()
+            assert t.deleted_at is not None
+            assert session.scalar(select(ResponseCase.state).where(ResponseCase.thread_id == t.id)) == "void"
+        svc.close()
+    finally:
+        forum.stop()
+    assert first.status == again.status == "ok" and not again.warnings
+    assert f"/read.php?tid={gone.tid}" in forum.requests

@@ -29,15 +29,22 @@ _LIST = re.compile(r"^/forum-(\d+)-(\d+)\.html$")
 _THREAD = re.compile(r"^/thread-(\d+)-(\d+)-\d+\.html$")
 NOT_FOUND = "抱歉，指定的主题不存在或已被删除或正在被审核"
 FLAVORS = ("discuz-x", *render_legacy.TEMPLATES)
-_LEGACY_NOT_FOUND = {"discuz7": "指定的主题不存在或已被删除或正在被审核，请返回。", "phpwind": "帖子不存在或已被删除",
+# phpwind 8.7's lang_msg.php: data_error (a deleted thread: fid 0; an unknown board), illegal_tid, forum_jiami
+_PW8_DATA_ERROR = "读取数据错误,原因：您要访问的链接无效,可能链接不完整,或数据已被删除！"
+_LEGACY_NOT_FOUND = {"discuz7": "指定的主题不存在或已被删除或正在被审核，请返回。", "phpwind": "帖子ID非法",
                      "phpwind9": "该帖子不存在或已被删除"}
-_LEGACY_DELETED = {"phpwind9": "该帖子已被删除"}  # a thread that existed; others say what a missing one does
-# HTTP status of a deleted or missing thread: 7.2 answers 404, phpwind 9.0 200 (its error page)
-_LEGACY_GONE_STATUS = {"discuz7": 404, "phpwind": 404, "phpwind9": 200}
+# a thread that existed; others say what a missing one does
+_LEGACY_DELETED = {"phpwind": _PW8_DATA_ERROR, "phpwind9": "该帖子已被删除"}
+# HTTP status of a deleted or missing thread: 7.2 answers 404, phpwind 8.7 and 9.0 200 (their message pages)
+_LEGACY_GONE_STATUS = {"discuz7": 404, "phpwind": 200, "phpwind9": 200}
 _PLAIN_404 = ("<!doctype html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>"
               "<p>The requested resource was not found on this server.</p></body></html>")
-_LEGACY_LOGIN_WALL = {"discuz7": "对不起，您还未登录，无权访问该版块。", "phpwind": "本版块为正规版块,只有注册会员才能进入!",
+_LEGACY_LOGIN_WALL = {"discuz7": "对不起，您还未登录，无权访问该版块。",
+                      "phpwind": "对不起,本版块为认证版块,您没有权限查看此版块的内容！",
                       "phpwind9": "您所在的用户组 (游客) 没有访问该版块的权限"}  # 9.0 shows no login form
+# phpwind 8.7's Showmsg() gives a guest every message beside a login form (except on login.php and
+# register.php), and answers an unknown board with data_error and HTTP 200
+_GUEST_LOGIN_FORM = {"phpwind"}
 
 
 class DemoClock:
@@ -111,17 +118,19 @@ class DemoForum:
         password = form.get("password") or form.get("pwpwd", "")
         form_ok = form.get("step") == "2" if self.flavor.startswith("phpwind") else form.get("formhash") == "demohash"
         if not form_ok or self.passwords.get(user) != password or not user:
-            return 200, self._message("登录失败，您还可以尝试 4 次"), None
+            refused = "密码错误或安全问题错误,您还可以尝试 4 次" if self.flavor == "phpwind" else "登录失败，您还可以尝试 4 次"
+            return 200, self._message(refused), None  # phpwind 8.7: login.php's messages come without a form
         token = secrets.token_hex(8)
         self.sessions[token] = user
         welcome = f"您已经顺利登录，{user}" if self.flavor.startswith("phpwind") else f"欢迎您回来，{user}，现在将转入登录前页面"
         return 200, self._message(welcome, css="alert_right"), token
 
-    def _message(self, message: str, css: str = "alert_error", login: bool = False) -> str:
-        """The flavor's own message page."""
+    def _message(self, message: str, css: str = "alert_error", login: bool = False, asked: str = "") -> str:
+        """The flavor's own message page (``asked``: the path and query it answers, for phpwind 8's form)."""
         if self.flavor == "discuz-x":
             return render_prompt(self.scenario, message, self.base_url, css=css)
-        return render_legacy.render_message(self.scenario, message, self.base_url, self.flavor, login=login)
+        return render_legacy.render_message(self.scenario, message, self.base_url, self.flavor, login=login,
+                                            jumpurl=self.base_url + asked.lstrip("/") if asked else "")
 
     def respond(self, path_qs: str, cookie: str = "") -> tuple[int, str]:
         """(status, HTML) for a request path with query; the routing, testable alone."""
@@ -134,7 +143,7 @@ class DemoForum:
             return 200, render_login(s, base)
         signed_in = any(c.split("=", 1)[-1] in self.sessions for c in cookie.split("; ") if c.startswith("demo_auth="))
         if self.flavor != "discuz-x":
-            return self._respond_legacy(parts.path, q, page, now, signed_in)
+            return self._respond_legacy(parts.path, q, page, now, signed_in, path_qs)
         if self.members_only and not signed_in and parts.path != "/":
             return 200, render_prompt(s, "抱歉，您尚未登录，没有权限访问该版块", base, css="alert_info")
         m_list, m_thread = _LIST.match(parts.path), _THREAD.match(parts.path)
@@ -165,10 +174,12 @@ class DemoForum:
             return 200, render_index(s, now, base)
         return 404, render_prompt(s, "抱歉，您访问的页面不存在", base)
 
-    def _respond_legacy(self, path: str, q: dict, page: int, now, signed_in: bool) -> tuple[int, str]:
+    def _respond_legacy(self, path: str, q: dict, page: int, now, signed_in: bool,
+                        asked: str = "") -> tuple[int, str]:
         """Discuz! 7 (forumdisplay.php, viewthread.php), phpwind 8 (thread.php, read.php) or phpwind 9
         (index.php?c=thread, read.php; thread.php answers 404 as on a real 9.0) routes."""
         s, base, flavor = self.scenario, self.base_url, self.flavor
+        guest_form = flavor in _GUEST_LOGIN_FORM and not signed_in  # phpwind 8.7: a guest's message has a form
         board_script, thread_script, login_script = ("/" + name for name in render_legacy.SCRIPTS[flavor])
         if "?" in board_script:  # phpwind 9: index.php?c=thread&fid=F; it has no thread.php
             if path == "/thread.php":
@@ -179,9 +190,11 @@ class DemoForum:
         if path == login_script:
             return 200, self._message("请先登录", login=True)
         if self.members_only and not signed_in and path in (board_script, thread_script):
-            return 200, self._message(_LEGACY_LOGIN_WALL[flavor], login=True)
+            return 200, self._message(_LEGACY_LOGIN_WALL[flavor], login=True, asked=asked)
         if path == board_script:
             fid = int(q.get("fid", "0") or 0)
+            if fid not in s.boards and flavor == "phpwind":
+                return 200, self._message(_PW8_DATA_ERROR, login=guest_form, asked=asked)
             if fid not in s.boards:
                 return 404, self._message("指定的版块不存在，请返回。")
             return 200, render_legacy.render_board(s, fid, page, now, base, flavor)
@@ -191,7 +204,8 @@ class DemoForum:
             if visible is None:
                 deleted = thread is not None and thread.deleted_at is not None and thread.deleted_at <= now
                 return _LEGACY_GONE_STATUS[flavor], self._message(
-                    _LEGACY_DELETED.get(flavor, _LEGACY_NOT_FOUND[flavor]) if deleted else _LEGACY_NOT_FOUND[flavor])
+                    _LEGACY_DELETED.get(flavor, _LEGACY_NOT_FOUND[flavor]) if deleted else _LEGACY_NOT_FOUND[flavor],
+                    login=guest_form, asked=asked)
             return 200, render_legacy.render_thread(s, visible, page, now, base, flavor)
         if path in ("/", "/index.php"):
             return 200, render_index(s, now, base)
