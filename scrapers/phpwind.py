@@ -213,9 +213,11 @@ def pager(doc, base: str) -> tuple[int, int | None, str | None]:
 
 
 def detect_prompt(doc) -> PromptPage | None:
-    """phpwind's message page: 8.7 ``div.regIgnore`` in the site's page (HTTP 200), older 8.x
-    showmsg ``div.tip-content``, 9.x common/error ``li#J_html_error``."""
-    box = xfirst(doc, "//div[contains(concat(' ',@class,' '),' regIgnore ')]|//div[@class='tip-content']")
+    """phpwind's message page: 8.7 ``div.regIgnore`` in the site's page (HTTP 200) and its
+    refreshto page ``div.regCorrect`` ("您已经顺利登录" after a login), older 8.x showmsg
+    ``div.tip-content``, 9.x common/error ``li#J_html_error``."""
+    box = xfirst(doc, "//div[contains(concat(' ',@class,' '),' regIgnore ')]|//div[@class='tip-content']"
+                      "|//div[@class='regCorrect']")
     if box is None:
         error = xfirst(doc, "//li[@id='J_html_error']")
         return _prompt9(doc, text_of(error)) if error is not None else None

@@ -207,10 +207,11 @@ def render_thread(s: Scenario, v: VisibleThread, page: int, now: datetime, base_
 
 
 def render_message(s: Scenario, message: str, base_url: str, flavor: str, login: bool = False,
-                   jumpurl: str = "") -> str:
+                   jumpurl: str = "", done: bool = False) -> str:
     """The engine's message page: a deleted thread, an unknown board, a login wall (with its form).
 
     ``login``: the page offers a login form (phpwind 8.7 shows every message to a guest so, as
-    "1、MESSAGE"); ``jumpurl``: where that form returns to (phpwind 8: the page asked for)."""
+    "1、MESSAGE"); ``jumpurl``: where that form returns to (phpwind 8: the page asked for);
+    ``done``: a success (phpwind 8.7's refreshto page, ``div.regCorrect``, after a login)."""
     return _env.get_template(TEMPLATES[flavor][2]).render(s=s, message=message, base_url=base_url, login=login,
-                                                          back=True, jumpurl=jumpurl or base_url)
+                                                          back=True, jumpurl=jumpurl or base_url, done=done)

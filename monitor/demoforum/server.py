@@ -126,11 +126,13 @@ class DemoForum:
         return 200, self._message(welcome, css="alert_right"), token
 
     def _message(self, message: str, css: str = "alert_error", login: bool = False, asked: str = "") -> str:
-        """The flavor's own message page (``asked``: the path and query it answers, for phpwind 8's form)."""
+        """The flavor's own message page (``asked``: the path and query it answers, for phpwind 8's form);
+        ``css="alert_right"``: a success (phpwind 8.7's refreshto page)."""
         if self.flavor == "discuz-x":
             return render_prompt(self.scenario, message, self.base_url, css=css)
         return render_legacy.render_message(self.scenario, message, self.base_url, self.flavor, login=login,
-                                            jumpurl=self.base_url + asked.lstrip("/") if asked else "")
+                                            jumpurl=self.base_url + asked.lstrip("/") if asked else "",
+                                            done=css == "alert_right")
 
     def respond(self, path_qs: str, cookie: str = "") -> tuple[int, str]:
         """(status, HTML) for a request path with query; the routing, testable alone."""

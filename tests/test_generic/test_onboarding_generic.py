@@ -319,7 +319,8 @@ def test_propose_on_the_demo_forums_markup(flavor, board_path, row, link, patter
         forum.stop()
     keys = {k.name: k.value for k in board.threads}
     assert (keys["row"], keys["link"], board.tid_pattern, board.fid) == (row, link, pattern, 2)
-    assert board.uid_pattern and keys["author_link"] and keys["replies"] and keys["next_page"]
+    # phpwind 8.7 heads its rows from a table of their own: the one count is replies or views?
+    assert board.uid_pattern and keys["author_link"] and keys.get("replies", keys.get("replies?")) and keys["next_page"]
     assert board.key("replies_from") is None  # these forums count replies without the opening post
     assert check.threads == 20 and check.error is None
     if flavor == "discuz-x":

@@ -435,7 +435,9 @@ def test_phpwind8_login_answers_as_8_7_words_them():
         ok, said = phpwind.login_result(Page(forum.base_url + "login.php", html.encode("gbk"), NOW))
         assert not ok and said == "密码错误或安全问题错误,您还可以尝试 4 次"
         status, html, token = forum.login({"pwuser": "监督员", "pwpwd": "pw", "step": "2"})
+        # 8.7's login.php ends with refreshto(): template/wind/refreshto.htm, div.regCorrect
+        assert '<div class="regCorrect">' in html and "regIgnore" not in html
         ok, said = phpwind.login_result(Page(forum.base_url + "login.php", html.encode("gbk"), NOW))
-        assert token and ok and "顺利登录" in said
+        assert token and ok and said == "您已经顺利登录，监督员"
     finally:
         forum.stop()
