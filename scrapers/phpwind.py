@@ -623,10 +623,16 @@ def login_url(site: Site) -> str:
 
 
 def login_form(page, site: Site, username: str, password: str) -> tuple[str, dict[str, str]]:
-    """(action URL, fields) of the login form (pwuser/pwpwd), filled in; ParseError if none or a captcha."""
-    return fill_login_form(page, {"pwuser": username, "pwpwd": password, "step": "2", "hideid": "0"},
-                           {"lgt": "0", "cktime": "31536000"}, ".//input[@name='gdcode' or @name='qanswer']",
-                           "login.php")
+    """(action URL, fields) of the login form (pwuser/pwpwd), filled in; ParseError if none or a captcha.
+
+    8.7's page header carries a login form too (``login_FORM``, posted by script with ``ajax=1``,
+    answered "success\t…" as text): the form is always posted as a page would, without ``ajax``,
+    so that the answer is the refreshto page :func:`login_result` reads."""
+    action, fields = fill_login_form(page, {"pwuser": username, "pwpwd": password, "step": "2", "hideid": "0"},
+                                     {"lgt": "0", "cktime": "31536000"},
+                                     ".//input[@name='gdcode' or @name='qanswer']", "login.php")
+    fields.pop("ajax", None)
+    return action, fields
 
 
 def login_result(page) -> tuple[bool, str]:

@@ -356,3 +356,15 @@ def test_a_next_page_off_the_forums_host_ends_the_walk_with_a_warning(tmp_path, 
     six = [pid for (pid,) in db.execute("select p.pid from posts p join threads t on t.id = p.thread_id "
                                         "where t.tid = 6 order by p.floor")]
     assert six == [pid_of(6, e["pid"]) for e in truth["pages"]["read_tid6_page1.html"]["posts_in_order"]]
+
+
+def test_the_login_form_beside_a_page_is_posted_as_a_page_would(truth):
+    """8.7's header login form posts by script with ajax=1 (answered as text); the engine posts it
+    without, so the answer is the refreshto page it reads. The members-only prompt's own form too."""
+    board = load("thread_fid3_page1.html", truth)
+    action, fields = phpwind.login_form(board, site(truth), "市水务局", "secret")
+    assert action == f"{base(truth)}login.php" and "ajax" not in fields
+    assert (fields["pwuser"], fields["pwpwd"], fields["step"]) == ("市水务局", "secret", "2")
+    wall = load("thread_fid2_guest_prompt.html", truth)
+    action, fields = phpwind.login_form(wall, site(truth), "市水务局", "secret")
+    assert action == f"{base(truth)}login.php" and fields["jumpurl"] == f"{base(truth)}thread.php?fid=2"
