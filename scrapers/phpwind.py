@@ -467,9 +467,14 @@ def _post8(div, tid: int | None, site: Site, server_now, tz: ZoneInfo, position:
     posted = _time(xfirst(div, f"{tip}/span[@title][1]"), server_now, tz)
     content = xfirst(div, ".//div[@id=$id]", id=f"read_{raw_pid}")
     body, note = _split_note(body_text(content) if content is not None else "")
-    floor = floor_of(label, site) if label and label != "置顶" else None
+    floor = floor_of(label, site) if label else None
     return _post(_pid(raw_pid, tid), floor, author,
                  uid_from_url(author.get("href")) if author is not None else None, posted, body, note)
+
+
+# A reply topped in its thread (帖内置顶) heads the thread's pages again, labelled
+# "置顶 (来自N楼)" (8.7 read.htm, a.read_topped); the reply itself stays at its floor.
+_TOPPED_COPY = ".//div[contains(concat(' ',@class,' '),' tipTop ')]/a[contains(concat(' ',@class,' '),' read_topped ')]"
 
 
 def _floors_from_neighbours(posts: list[Post]) -> list[Post]:
@@ -596,6 +601,8 @@ def _thread(doc, page, site: Site, generation: int) -> ThreadPage:
         tid = tid_on_page(doc)
     posts, warnings = [], []
     for i, div in enumerate(xall(doc, posts_at)):
+        if generation == 8 and xfirst(div, _TOPPED_COPY) is not None:
+            continue  # 帖内置顶: a copy of a reply that is also shown at its own floor
         try:
             posts.append(read_post(div, tid, site, page.server_now, tz, i + 1))
         except (ValueError, AttributeError, TypeError) as exc:

@@ -368,3 +368,22 @@ def test_the_login_form_beside_a_page_is_posted_as_a_page_would(truth):
     wall = load("thread_fid2_guest_prompt.html", truth)
     action, fields = phpwind.login_form(wall, site(truth), "市水务局", "secret")
     assert action == f"{base(truth)}login.php" and fields["jumpurl"] == f"{base(truth)}thread.php?fid=2"
+
+
+def test_a_reply_topped_in_its_thread_is_read_once_at_its_own_floor(truth):
+    """帖内置顶: 8.7 shows a topped reply again at the head of the thread's pages, labelled as its
+    read.htm writes it ("置顶 (来自N楼)", a.read_topped); the copy is not a post of that page."""
+    text = (REAL / "read_tid6_page2.html").read_text("utf-8")
+    start, end = text.index('<div class="read_t" id="readfloor_11">'), text.index('<div class="read_t" id="readfloor_12">')
+    copy = text[start:end].replace(
+        '<a class="s2 b cp" onclick="copyFloorUrl(\'11\')" title="复制此楼地址">6楼</a>',
+        '<a class="s2 b cp read_topped" onclick="copyFloorUrl(\'11\')" title="复制此楼地址">置顶</a>'
+        '&nbsp;(来自<a href="read.php?tid=6&page=2#11" class="s6 mr5">6楼)</a>')
+    assert copy != text[start:end]
+    first = text.index('<div class="read_t" id="readfloor_9">')
+    topped = text[:first] + copy + text[first:]
+    page = Page(f"{base(truth)}read.php?tid=6&page=2", topped.encode("utf-8"), captured_at(truth, "read_tid6_page2.html"))
+    parsed = phpwind.parse_thread(page, site(truth))
+    plain = phpwind.parse_thread(load("read_tid6_page2.html", truth), site(truth))
+    assert [(p.pid, p.floor) for p in parsed.posts] == [(p.pid, p.floor) for p in plain.posts] == [
+        (9, 5), (10, 6), (11, 7), (12, 8)]
