@@ -628,6 +628,14 @@ def _pick(rows: list[Tag], targets: list[Tag | None], attr: str | None = None,
     return best
 
 
+def _shared_classes(elements: list[Tag]) -> list[str]:
+    """The stable classes every element has, in the first one's order."""
+    common = set(_stable_classes(elements[0]))
+    for e in elements[1:]:
+        common &= set(_stable_classes(e))
+    return [c for c in _stable_classes(elements[0]) if c in common]
+
+
 def _row_selector(soup: BeautifulSoup, rows: list[Tag], link_sel: str | None,
                   href_hint: str | None = None) -> str | None:
     """A page-wide selector that finds exactly these rows.
@@ -637,10 +645,7 @@ def _row_selector(soup: BeautifulSoup, rows: list[Tag], link_sel: str | None,
     takes no descendant combinator inside ``:has``), or of ``a[href*=…]``."""
     want = {id(r) for r in rows}
     tag = rows[0].name
-    common = set(_stable_classes(rows[0]))
-    for r in rows[1:]:
-        common &= set(_stable_classes(r))
-    ordered = [c for c in _stable_classes(rows[0]) if c in common]
+    ordered = _shared_classes(rows)
     cands = []
     for c in ordered:
         cands += [f".{c}", f"{tag}.{c}"]
@@ -1152,10 +1157,7 @@ def _find_posts(soup: BeautifulSoup, base: str, user_shape: tuple | None) -> lis
 def _alike(members: list[Tag]) -> bool:
     """Whether elements look like one repeated thing: a class they all share, one id prefix
     (``readfloor_12``, ``readfloor_tpc`` count by their letters), or no class and no id at all."""
-    common = set(_stable_classes(members[0]))
-    for m in members[1:]:
-        common &= set(_stable_classes(m))
-    if common:
+    if _shared_classes(members):
         return True
     prefixes = {re.match(r"[A-Za-z_-]*", m.get("id") or "").group() for m in members}
     if len(prefixes) == 1 and next(iter(prefixes)):
